@@ -1,0 +1,62 @@
+"""One exception tree; the CLI maps it to exit codes in one place (cli.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReconcilerError(Exception):
+    """Base of every error the user may see. Messages never carry secrets."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One manifest problem, reported as `file:line:col: message`."""
+
+    file: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.message}"
+
+
+class ManifestError(ReconcilerError):
+    """All problems of the manifests at once."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ProviderError(ReconcilerError):
+    """An API call failed. `status` is the HTTP status, or None for transport errors."""
+
+    def __init__(self, message: str, status: int | None = None, *, outcome_unknown: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        # True when a write may or may not have happened (timeout, 5xx, dropped connection).
+        self.outcome_unknown = outcome_unknown
+
+
+class ReadOnlyViolation(ReconcilerError):
+    """A read-only command tried to send a write request; raised before it leaves the process."""
+
+
+class SecretStoreError(ReconcilerError):
+    pass
+
+
+class UnsafePlan(ReconcilerError):
+    exit_code = 3
+
+
+class StalePlan(ReconcilerError):
+    exit_code = 3
+
+
+class Interrupted(ReconcilerError):
+    exit_code = 130

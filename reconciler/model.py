@@ -1,0 +1,147 @@
+"""Frozen value types shared by manifest loading, planning, applying and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from reconciler.secret import Secret
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class DesiredWebhook:
+    """One webhook as the manifest declares it, interpolated and validated."""
+
+    name: str
+    url: str
+    events: frozenset[str] | None = None  # None: every event of the provider
+    active: bool = True
+    description: str | None = None
+    protect: bool = False
+    previously: tuple[str, ...] = ()
+    verify_tls: bool | None = None  # Immuta only
+    rotate_after_days: int | None = None
+    # Fields whose value came from ${env:...}: compared and applied as is, never shown.
+    masked: frozenset[str] = frozenset()
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Organization:
+    """One account on one provider."""
+
+    name: str
+    provider: str
+    base_url: str
+    token: Secret = field(repr=False)
+    secret_store: str
+    prune: bool = False
+    unmanaged: Literal["report", "ignore"] = "report"
+    webhooks: tuple[DesiredWebhook, ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    name: str
+    type: Literal["keyring", "vault"]
+    service: str = "webhook-reconciler"  # keyring
+    address: str | None = None  # vault
+    token: Secret | None = field(default=None, repr=False)  # vault
+    mount: str = "secret"  # vault
+    path: str = "webhooks"  # vault
+
+
+@dataclass(frozen=True)
+class Policy:
+    allowed_hosts: tuple[str, ...] | None = None  # None: any host
+    allow_http: bool = False
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Everything the manifests declare, merged across files."""
+
+    paths: tuple[str, ...]  # as the user gave them
+    files: tuple[str, ...]  # the files actually read, in order
+    digest: str  # sha256 over the files' bytes, in order
+    stores: tuple[StoreConfig, ...]
+    policy: Policy | None
+    organizations: tuple[Organization, ...]
+
+    def store(self, name: str) -> StoreConfig:
+        for store in self.stores:
+            if store.name == name:
+                return store
+        raise KeyError(name)
+
+    def org(self, name: str) -> Organization:
+        for org in self.organizations:
+            if org.name == name:
+                return org
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class LiveWebhook:
+    """One webhook as the provider lists it, normalised by its adapter."""
+
+    id: str
+    url: str
+    events: frozenset[str] | None = None  # None: every event (the provider's `[]`, or no events field)
+    active: bool = True
+    label: str | None = None  # the provider's label field (InfraAudit and Keeptrusts `name`)
+    description: str | None = None
+    verify_tls: bool | None = None
+    created_at: str | None = None
+    last_delivery_status: str | None = None  # InfraAudit
+    suppressed: bool = False  # Immuta: deliveries paused by the service
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    event: str | None
+    status: str  # success | failed | pending
+    response_status: int | None
+    created_at: str | None
+
+
+@dataclass(frozen=True)
+class TestResult:
+    ok: bool
+    status_code: int | None
+    message: str | None
+    all_webhooks: bool = False  # Immuta tests every configured webhook at once
+
+
+@dataclass(frozen=True)
+class SecretRecord:
+    """What a secret store keeps per webhook."""
+
+    secret: Secret = field(repr=False)
+    webhook_id: str
+    provider: str
+    url: str = field(repr=False)  # may itself carry a credential
+    created_at: str
+    rotated_at: str | None = None
+    protect: bool = False
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One webhook of an org's index record: `<org>/_index`."""
+
+    webhook_id: str
+    protect: bool = False

@@ -1,0 +1,34 @@
+"""The contract of a secret store (SPEC §5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from reconciler.model import IndexEntry, SecretRecord
+
+
+class SecretStore(Protocol):
+    name: str  # the manifest's store name
+
+    def preflight(self) -> None:
+        """Write, read back and delete a probe; raise SecretStoreError when secrets would be lost."""
+        ...
+
+    def read(self, org: str, webhook: str) -> SecretRecord | None: ...
+
+    def write(self, org: str, webhook: str, record: SecretRecord) -> None: ...
+
+    def delete(self, org: str, webhook: str) -> None:
+        """Deleting a record that does not exist is not an error."""
+        ...
+
+    def read_index(self, org: str) -> dict[str, IndexEntry] | None:
+        """The org's index record, or None when it is missing or unreadable."""
+        ...
+
+    def write_index(self, org: str, index: Mapping[str, IndexEntry]) -> None: ...
+
+    def location(self, org: str, webhook: str) -> str:
+        """Where the secret lives, for humans: e.g. `keyring service=S username=org/hook`."""
+        ...
