@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets as _secrets
 
+from reconciler import redact
+
 REDACTED = "********"
 
 
@@ -16,6 +18,7 @@ class Secret:
         if not isinstance(value, str) or not value:
             raise ValueError("a secret must be a non-empty string")
         self._value = value
+        redact.register(value)
 
     def reveal(self) -> str:
         return self._value
@@ -34,7 +37,7 @@ class Secret:
     def __hash__(self) -> int:
         return hash(self._value)
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[object, ...]:
         raise TypeError("a Secret cannot be pickled")
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import ClassVar, Protocol
 
 from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
@@ -43,4 +44,4 @@ class Provider(Protocol):
 
     def test(self, webhook_id: str) -> TestResult: ...
 
-    def deliveries(self, webhook_id: str) -> list[Delivery]: ...
+    def deliveries(self, webhook_id: str) -> builtins.list[Delivery]: ...

@@ -1,0 +1,11 @@
+"""Local emulators of the five provider APIs (PROVIDERS.md), on one loopback HTTP server.
+
+with Sandbox().start() as sb:
+    sb.base_url("immuta")          # http://127.0.0.1:PORT/immuta/marketplace
+"""
+
+from reconciler.sandbox.faults import Faults
+from reconciler.sandbox.server import Sandbox
+from reconciler.sandbox.world import RecordedRequest
+
+__all__ = ["Faults", "RecordedRequest", "Sandbox"]

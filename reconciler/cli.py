@@ -1,0 +1,75 @@
+"""Argument parsing and the one place where errors become exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+from reconciler import __version__, output
+from reconciler.errors import ReconcilerError
+from reconciler.redact import ScrubFilter, scrub
+
+COMMANDS = ("validate", "plan", "apply", "drift", "import_", "rotate", "test", "sandbox")
+
+
+def global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    # On sub-commands the defaults are suppressed, so a flag given before the sub-command survives.
+    default = argparse.SUPPRESS if suppress else False
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="debug logging (redacted HTTP traces) and tracebacks"
+    )
+    parser.add_argument("--quiet", "-q", action="store_true", default=default, help="print only results")
+    parser.add_argument("--no-color", action="store_true", default=default, help="never colour output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(
+        prog="reconciler", description="Terraform-style plan/apply for SaaS webhook subscriptions."
+    )
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"reconciler.commands.{name}")
+        module.add_parser(sub)
+    for action in sub.choices.values():
+        global_options(action, suppress=True)
+    return parser
+
+
+def setup_logging(debug: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubFilter())
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("reconciler")
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.debug)
+    output.configure(quiet=args.quiet)
+    try:
+        code: int = args.func(args)
+        return code
+    except ReconcilerError as exc:
+        if args.debug:
+            output.error(scrub(traceback.format_exc()))
+        output.error(f"error: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        output.error("interrupted")
+        return 130
+    except Exception as exc:  # the promise is: never a traceback unless --debug
+        if args.debug:
+            output.error(scrub(traceback.format_exc()))
+        output.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        return 1

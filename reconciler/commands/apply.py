@@ -1,0 +1,139 @@
+"""`reconciler apply`: execute a plan (fresh, or a saved one that must still be current)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from reconciler import output
+from reconciler.applier import ApplyReport, apply_plan, flush_recovery
+from reconciler.commands.common import add_orgs, add_parallelism, load
+from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
+from reconciler.errors import ReconcilerError, StalePlan
+from reconciler.plan import PLAN_FORMAT_VERSION, Plan, check_safety
+from reconciler.render import json as render_json
+from reconciler.render import text as render_text
+
+
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    parser = sub.add_parser("apply", help="create, update and delete webhooks; store their secrets")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="manifest file or directory")
+    parser.add_argument("--plan", metavar="FILE", help="apply exactly this saved plan, or refuse it as stale")
+    parser.add_argument("--auto-approve", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--allow-deletes", action="store_true", help="allow mass deletes and deleting every webhook of an org"
+    )
+    add_orgs(parser)
+    add_parallelism(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.plan:
+        if args.paths:
+            raise ReconcilerError("give either PATH... or --plan FILE, not both")
+        saved = read_saved(args.plan)
+        manifest = load(saved["paths"])
+        if manifest.digest != saved["manifest_digest"]:
+            raise StalePlan("stale plan: the manifests changed since it was made; nothing applied")
+        session = Session(manifest, read_only=False, parallelism=args.parallelism)
+        names = [o["name"] for o in saved["organizations"]]
+        plan, states = plan_orgs(session, select_orgs(manifest, names))
+        check_current(plan, saved)
+    else:
+        if not args.paths:
+            raise ReconcilerError("apply needs PATH... or --plan FILE")
+        manifest = load(args.paths)
+        session = Session(manifest, read_only=False, parallelism=args.parallelism)
+        orgs = select_orgs(manifest, args.orgs)
+        for org in orgs:
+            for line in flush_recovery(session, org):
+                output.emit(line)
+        plan, states = plan_orgs(session, orgs)
+        output.emit(render_text.render_plan(plan, colour=output.colour_enabled(args.no_color)))
+    check_safety(plan, allow_deletes=args.allow_deletes)
+    if not plan.has_changes:
+        output.emit("No changes. The live webhooks match the manifests.")
+        return report_errors(plan, applied=False)
+    if not args.plan and not confirmed(args.auto_approve):
+        output.emit("Apply cancelled; nothing changed.")
+        return 1
+    report = apply_plan(session, plan, states)
+    print_report(report)
+    code = report_errors(plan, applied=bool(report.applied), failed=bool(report.failed))
+    if code == 0:
+        return verify(session, plan, states)
+    return code
+
+
+def read_saved(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise ReconcilerError(f"{path}: not a readable plan file ({exc.__class__.__name__})") from None
+    if not isinstance(doc, dict) or doc.get("kind") != "plan" or doc.get("format_version") != PLAN_FORMAT_VERSION:
+        raise ReconcilerError(f"{path}: not a webhook-reconciler plan (format_version {PLAN_FORMAT_VERSION})")
+    return doc
+
+
+def check_current(plan: Plan, saved: dict[str, Any]) -> None:
+    """The saved plan must be exactly what the live state would plan now (octoDNS's checksum idea)."""
+    now = {o["name"]: o for o in render_json.plan_document(plan)["organizations"]}
+    for old in saved["organizations"]:
+        new = now.get(old["name"])
+        if new is None or new["error"]:
+            raise StalePlan(f"stale plan: {old['name']} could not be re-read; nothing applied")
+        if new["live_digest"] != old["live_digest"] or new["changes"] != old["changes"]:
+            raise StalePlan(
+                f"stale plan: the live webhooks of {old['name']} changed since the plan was made; "
+                "nothing applied. Run plan again."
+            )
+
+
+def confirmed(auto_approve: bool) -> bool:
+    if auto_approve:
+        return True
+    if not sys.stdin.isatty():
+        raise ReconcilerError("apply needs --auto-approve when not run on a terminal (or use --plan FILE)")
+    answer = input("\nDo you want to perform these actions? Only 'yes' will be accepted: ")
+    return answer.strip() == "yes"
+
+
+def print_report(report: ApplyReport) -> None:
+    for outcome in report.outcomes:
+        c = outcome.change
+        mark = render_text.SYMBOL[c.action] if outcome.ok else "✗"
+        output.emit(f"{mark} {c.org}/{c.webhook}: {outcome.message}")
+    counts = {a: sum(1 for o in report.applied if o.change.action == a) for a in ("create", "update", "delete")}
+    summary = f"{counts['create']} created, {counts['update']} updated, {counts['delete']} deleted"
+    if report.failed:
+        output.emit(f"Apply finished partly: {summary}; {len(report.failed)} failed.")
+    else:
+        output.emit(f"Apply complete: {summary}.")
+
+
+def report_errors(plan: Plan, *, applied: bool, failed: bool = False) -> int:
+    for org in plan.errors:
+        output.error(f"error: {org.org}: {org.error}")
+    if failed or plan.errors:
+        return 4 if applied else 1
+    return 0
+
+
+def verify(session: Session, plan: Plan, states: dict[str, OrgState]) -> int:
+    """SPEC §7: a fresh plan of the same manifests is empty; otherwise say what did not converge."""
+    orgs = [states[o.org].org for o in plan.orgs if o.changes and o.org in states]
+    check = Session(session.manifest, read_only=True, parallelism=session.parallelism)
+    again, _ = plan_orgs(check, orgs)
+    if not again.changes and not again.errors:
+        return 0
+    output.error("error: apply did not converge; a fresh plan still shows:")
+    for change in again.changes:
+        fields = ", ".join(f.field for f in change.fields) or change.action
+        output.error(f"  {change.org}/{change.webhook}: {change.action} ({fields})")
+    for org in again.errors:
+        output.error(f"  {org.org}: {org.error}")
+    return 1

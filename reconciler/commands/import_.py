@@ -1,0 +1,107 @@
+"""`reconciler import`: write a manifest for an account's live webhooks, so adopting them replaces nothing."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from reconciler import output
+from reconciler.errors import ReconcilerError
+from reconciler.model import LiveWebhook
+from reconciler.providers.capabilities import CAPABILITIES, PROVIDER_NAMES, Capabilities
+from reconciler.secret import Secret
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    parser = sub.add_parser("import", help="write a manifest for an account's existing webhooks")
+    parser.add_argument("--provider", required=True, choices=PROVIDER_NAMES)
+    parser.add_argument("--base-url", metavar="URL", help="the API's base URL (default: the provider's)")
+    parser.add_argument("--token-env", required=True, metavar="VAR", help="environment variable holding the API token")
+    parser.add_argument("--org", metavar="NAME", help="organization name (default: the provider's name)")
+    parser.add_argument("--secret-store", metavar="NAME", help="add a keyring store of this name and use it")
+    parser.add_argument("-o", "--out", metavar="FILE", help="write the manifest to FILE instead of stdout")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from reconciler.providers import open_provider
+
+    caps = CAPABILITIES[args.provider]
+    base_url = (args.base_url or caps.default_base_url or "").rstrip("/")
+    if not base_url:
+        raise ReconcilerError(f"{args.provider} has no default API URL; give --base-url")
+    token = os.environ.get(args.token_env)
+    if not token:
+        raise ReconcilerError(f"environment variable {args.token_env} is not set")
+    org = args.org or args.provider
+    if not NAME.match(org):
+        raise ReconcilerError(f"organization name '{org}' must match {NAME.pattern}")
+    live = open_provider(args.provider, base_url, Secret(token), read_only=True).list()
+    text = manifest_text(org, args.provider, base_url, args.token_env, args.secret_store, caps, live)
+    if args.out:
+        output.write_file(args.out, text)
+        output.emit(f"Wrote {args.out}: {len(live)} webhook(s) of {org}.", stream=None)
+    else:
+        output.emit(text, always=True)
+    return 0
+
+
+def manifest_text(
+    org: str,
+    provider: str,
+    base_url: str,
+    token_env: str,
+    store: str | None,
+    caps: Capabilities,
+    live: list[LiveWebhook],
+) -> str:
+    doc: dict[str, Any] = {"version": 1}
+    if store:
+        doc["secret_stores"] = {store: {"type": "keyring"}}
+    entry: dict[str, Any] = {"name": org, "provider": provider, "base_url": base_url, "token": f"${{env:{token_env}}}"}
+    if store:
+        entry["secret_store"] = store
+    taken: set[str] = set()
+    entry["webhooks"] = [webhook_entry(w, caps, taken) for w in sorted(live, key=lambda w: (w.label or w.url, w.id))]
+    doc["organizations"] = [entry]
+    header = (
+        f"# Imported by `reconciler import` from {provider}: {len(live)} webhook(s).\n"
+        "# Their signing secrets were never shown again by the API: `reconciler drift` reports them as\n"
+        "# unknown until `reconciler rotate` stores new ones.\n"
+    )
+    return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
+
+
+def webhook_entry(w: LiveWebhook, caps: Capabilities, taken: set[str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": unique_name(w, taken), "url": w.url}
+    if caps.events is not None and w.events is not None and (w.events or not caps.empty_events_means_all):
+        entry["events"] = sorted(w.events)
+    if caps.pausable and not w.active:
+        entry["active"] = False
+    if caps.has_description and w.description:
+        entry["description"] = w.description
+    if "verify_tls" in caps.options and w.verify_tls is False:
+        entry["verify_tls"] = False
+    return entry
+
+
+def unique_name(w: LiveWebhook, taken: set[str]) -> str:
+    """The provider's label when it is a valid name (identity rule 2 then holds); else one from the URL."""
+    if w.label and NAME.match(w.label) and w.label not in taken:
+        taken.add(w.label)
+        return w.label
+    parts = urlsplit(w.url)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{parts.hostname or 'webhook'}{parts.path}").strip("-._")
+    base = (slug or "webhook")[:56]
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name

@@ -1,0 +1,54 @@
+"""`reconciler plan`: list each org's live webhooks (GET only) and diff them against the manifests."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from reconciler import output
+from reconciler.commands.common import add_orgs, add_parallelism, add_paths, load
+from reconciler.engine import Session, plan_orgs, select_orgs
+from reconciler.plan import Plan
+from reconciler.render import json as render_json
+from reconciler.render import markdown as render_markdown
+from reconciler.render import text as render_text
+
+
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    parser = sub.add_parser("plan", help="show what apply would change")
+    add_paths(parser)
+    parser.add_argument("-o", "--out", metavar="FILE", help="save the plan (JSON) for `apply --plan FILE`")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    parser.add_argument(
+        "--detailed-exitcode", action="store_true", help="exit 2 when there are changes, 0 when there are none"
+    )
+    add_orgs(parser)
+    add_parallelism(parser)
+    parser.set_defaults(func=run)
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    manifest = load(args.paths)
+    session = Session(manifest, read_only=True, parallelism=args.parallelism)
+    plan, _ = plan_orgs(session, select_orgs(manifest, args.orgs))
+    return plan
+
+
+def render(plan: Plan, fmt: str, *, colour: bool) -> str:
+    if fmt == "json":
+        return render_json.render_plan(plan)
+    if fmt == "markdown":
+        return render_markdown.render_plan(plan)
+    return render_text.render_plan(plan, colour=colour)
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = make_plan(args)
+    if args.out:
+        output.write_file(args.out, render_json.render_plan(plan))
+    output.emit(render(plan, args.format, colour=output.colour_enabled(args.no_color)), always=args.format != "text")
+    if plan.errors:
+        for org in plan.errors:
+            output.error(f"error: {org.org}: {org.error}")
+        return 1
+    return 2 if args.detailed_exitcode and plan.has_changes else 0

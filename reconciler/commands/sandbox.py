@@ -1,0 +1,111 @@
+"""`reconciler sandbox`: serve the five provider emulators until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from reconciler.errors import ReconcilerError
+from reconciler.providers.capabilities import PROVIDER_NAMES
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must not be negative")
+    return value
+
+
+def _variant(text: str) -> tuple[str, str]:
+    from reconciler.sandbox.registry import SPECS
+
+    provider, _, variant = text.partition("=")
+    if provider not in SPECS or variant not in SPECS[provider].variants:
+        choices = " ".join(f"{p}={v}" for p, s in SPECS.items() for v in sorted(s.variants))
+        raise argparse.ArgumentTypeError(f"expected one of: {choices}")
+    return provider, variant
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "sandbox",
+        help="serve local emulators of all five provider APIs",
+        description="Serve local emulators of the five provider APIs; prints '<provider> <base_url>' per line.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=_count, default=8900, help="port (default 8900; 0 = any free port)")
+    parser.add_argument("--token", default="sandbox-token", help="accepted bearer token (default sandbox-token)")
+    parser.add_argument(
+        "--variant",
+        type=_variant,
+        action="append",
+        default=[],
+        metavar="PROVIDER=NAME",
+        help="serve a documented variant, e.g. infraaudit=vendor or encrata=sdk (repeatable)",
+    )
+    faults = parser.add_argument_group("faults (all off by default)")
+    faults.add_argument("--latency-ms", type=_count, default=0, help="delay every answer")
+    faults.add_argument("--error-rate", type=_rate, default=0.0, help="share of requests answered 503")
+    faults.add_argument("--rate-limit-every", type=_count, default=0, help="answer every Nth request 429")
+    faults.add_argument(
+        "--commit-then-fail-rate", type=_rate, default=0.0, help="share of writes applied and then answered 500"
+    )
+    faults.add_argument(
+        "--drop-rate", type=_rate, default=0.0, help="share of requests applied and then left without an answer"
+    )
+    faults.add_argument("--seed", type=int, default=0, help="seed of the fault dice")
+    faults.add_argument(
+        "--no-encrata-rate-limit", action="store_true", help="lift Encrata's documented 30 requests/minute limit"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: other commands should not pay for the HTTP server at start-up.
+    from reconciler.sandbox import Faults, Sandbox
+
+    sandbox = Sandbox(host=args.host, port=args.port, token=args.token)
+    for provider, variant in args.variant:
+        sandbox.set_variant(provider, variant)
+    sandbox.set_faults(
+        Faults(
+            latency_ms=args.latency_ms,
+            error_rate=args.error_rate,
+            rate_limit_every=args.rate_limit_every,
+            commit_then_fail_rate=args.commit_then_fail_rate,
+            drop_rate=args.drop_rate,
+            seed=args.seed,
+            encrata_rate_limit=None if args.no_encrata_rate_limit else Faults().encrata_rate_limit,
+        )
+    )
+    try:
+        sandbox.start()
+    except OSError as err:
+        raise ReconcilerError(f"sandbox: cannot listen on {args.host}:{args.port}: {err.strerror}") from None
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for provider in PROVIDER_NAMES:
+            print(f"{provider} {sandbox.base_url(provider)}")
+        sys.stdout.flush()
+        while not stop.wait(0.1):  # a timed wait: a signal handler runs only between waits
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        sandbox.stop()
+    return 0

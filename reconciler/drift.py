@@ -1,0 +1,121 @@
+"""Drift: the plan of each org, plus secret status and delivery health of every managed webhook."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from reconciler.engine import OrgState, Session, parallel_map, read_org
+from reconciler.errors import ReconcilerError
+from reconciler.model import LiveWebhook, Organization
+from reconciler.plan import OrgPlan
+from reconciler.planner import match, plan_org
+from reconciler.providers.base import Provider
+
+SecretStatus = Literal["stored", "missing", "stale", "unknown"]
+Health = Literal["ok", "failing", "unknown"]
+
+
+@dataclass(frozen=True)
+class WebhookDrift:
+    name: str
+    webhook_id: str
+    secret: SecretStatus
+    delivery: Health
+    delivery_detail: str | None = None
+
+
+@dataclass(frozen=True)
+class OrgDrift:
+    plan: OrgPlan
+    webhooks: tuple[WebhookDrift, ...] = ()
+
+    @property
+    def error(self) -> str | None:
+        return self.plan.error
+
+    @property
+    def secrets_not_stored(self) -> tuple[WebhookDrift, ...]:
+        return tuple(w for w in self.webhooks if w.secret in ("missing", "stale"))
+
+    @property
+    def delivery_failures(self) -> tuple[WebhookDrift, ...]:
+        return tuple(w for w in self.webhooks if w.delivery == "failing")
+
+    def drifted(self, *, fail_on_delivery_errors: bool) -> bool:
+        unmanaged = bool(self.plan.unmanaged) and not self.plan.unmanaged_ignored
+        deliveries = fail_on_delivery_errors and bool(self.delivery_failures)
+        return bool(self.plan.changes) or unmanaged or bool(self.secrets_not_stored) or deliveries
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    manifest_digest: str
+    orgs: tuple[OrgDrift, ...]
+    fail_on_delivery_errors: bool = False
+
+    @property
+    def errors(self) -> tuple[OrgDrift, ...]:
+        return tuple(o for o in self.orgs if o.error is not None)
+
+    @property
+    def drifted(self) -> tuple[OrgDrift, ...]:
+        return tuple(o for o in self.orgs if o.drifted(fail_on_delivery_errors=self.fail_on_delivery_errors))
+
+    def exit_code(self) -> int:
+        if self.errors:
+            return 1  # an org that could not be checked is never "in sync"
+        return 2 if self.drifted else 0
+
+
+def check_drift(session: Session, orgs: Iterable[Organization], *, fail_on_delivery_errors: bool) -> DriftReport:
+    results = parallel_map(lambda org: drift_org(session, org), list(orgs), session.parallelism)
+    return DriftReport(session.manifest.digest, tuple(results), fail_on_delivery_errors)
+
+
+def drift_org(session: Session, org: Organization) -> OrgDrift:
+    try:
+        state = read_org(session, org)
+    except ReconcilerError as exc:
+        return OrgDrift(OrgPlan(org.name, org.provider, error=f"could not read: {exc}"))
+    plan = plan_org(org, state.caps, state.live, state.index)
+    if plan.error is not None:
+        return OrgDrift(plan)
+    try:
+        webhooks = tuple(
+            webhook_drift(session, state, m.desired.name, m.via_name, m.live)
+            for m in match(org.webhooks, state.live, state.index, state.caps)
+        )
+    except ReconcilerError as exc:
+        return OrgDrift(OrgPlan(org.name, org.provider, error=f"could not check: {exc}"))
+    return OrgDrift(plan, webhooks)
+
+
+def webhook_drift(session: Session, state: OrgState, name: str, via: str, live: LiveWebhook) -> WebhookDrift:
+    record = session.store(state.org).read(state.org.name, via)
+    entry = state.index.get(via)
+    secret: SecretStatus
+    if record is not None:
+        secret = "stored" if record.webhook_id == live.id else "stale"
+    else:
+        secret = "missing" if entry is not None and entry.webhook_id == live.id else "unknown"
+    health, detail = delivery_health(session.provider(state.org), state, live)
+    return WebhookDrift(name, live.id, secret, health, detail)
+
+
+def delivery_health(provider: Provider, state: OrgState, live: LiveWebhook) -> tuple[Health, str | None]:
+    if live.suppressed:
+        return "failing", "deliveries suppressed by the provider"
+    if live.last_delivery_status is not None:
+        failed = live.last_delivery_status.lower() in ("failed", "failure", "error")
+        return ("failing", f"last delivery {live.last_delivery_status}") if failed else ("ok", None)
+    if not state.caps.deliveries:
+        return "unknown", None
+    recent = provider.deliveries(live.id)
+    if not recent:
+        return "unknown", None
+    latest = max(recent, key=lambda d: d.created_at or "")
+    if latest.status == "failed":
+        return "failing", f"last delivery failed (HTTP {latest.response_status})"
+    return "ok", None

@@ -1,0 +1,119 @@
+"""Reads live state and store indexes for many orgs in parallel, and plans them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from reconciler.errors import ReconcilerError
+from reconciler.model import IndexEntry, LiveWebhook, Manifest, Organization
+from reconciler.plan import OrgPlan, Plan
+from reconciler.planner import plan_org
+from reconciler.providers.base import Provider
+from reconciler.providers.capabilities import CAPABILITIES, Capabilities
+from reconciler.stores.base import SecretStore
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+DEFAULT_PARALLELISM = 8
+
+
+def parallel_map(fn: Callable[[T], R], items: Sequence[T], parallelism: int) -> list[R]:
+    """fn over items on a thread pool, results in input order."""
+    if len(items) <= 1 or parallelism <= 1:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(parallelism, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+@dataclass
+class Session:
+    """Opens each org's provider client and each secret store once per run."""
+
+    manifest: Manifest
+    read_only: bool
+    parallelism: int = DEFAULT_PARALLELISM
+    _stores: dict[str, SecretStore] = field(default_factory=dict)
+    _checked: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def provider(self, org: Organization) -> Provider:
+        from reconciler.providers import open_provider
+
+        return open_provider(org.provider, org.base_url, org.token, read_only=self.read_only)
+
+    def store(self, org: Organization) -> SecretStore:
+        with self._lock:
+            if org.secret_store not in self._stores:
+                from reconciler.stores import open_store
+
+                self._stores[org.secret_store] = open_store(self.manifest.store(org.secret_store))
+            return self._stores[org.secret_store]
+
+    def preflight(self, org: Organization) -> None:
+        """SPEC §5: prove the store keeps secrets before the first create that needs it."""
+        store = self.store(org)
+        with self._lock:
+            if store.name in self._checked:
+                return
+            store.preflight()
+            self._checked.add(store.name)
+
+
+@dataclass(frozen=True)
+class OrgState:
+    """What planning saw of one org; the applier starts from it."""
+
+    org: Organization
+    caps: Capabilities
+    live: tuple[LiveWebhook, ...]
+    index: dict[str, IndexEntry]
+
+
+def load_index(store: SecretStore, org: Organization) -> dict[str, IndexEntry]:
+    """The org's index record; when it is missing, rebuilt from the declared webhooks' own records."""
+    index = store.read_index(org.name)
+    if index is not None:
+        return index
+    rebuilt: dict[str, IndexEntry] = {}
+    for hook in org.webhooks:
+        for name in (hook.name, *hook.previously):
+            record = store.read(org.name, name)
+            if record is not None and record.webhook_id:
+                rebuilt[name] = IndexEntry(record.webhook_id, record.protect)
+    return rebuilt
+
+
+def read_org(session: Session, org: Organization) -> OrgState:
+    live = session.provider(org).list()
+    index = load_index(session.store(org), org)
+    return OrgState(org, CAPABILITIES[org.provider], tuple(live), index)
+
+
+def plan_orgs(session: Session, orgs: Iterable[Organization]) -> tuple[Plan, dict[str, OrgState]]:
+    def one(org: Organization) -> tuple[OrgPlan, OrgState | None]:
+        try:
+            state = read_org(session, org)
+        except ReconcilerError as exc:
+            return OrgPlan(org.name, org.provider, error=f"could not read: {exc}"), None
+        return plan_org(org, state.caps, state.live, state.index), state
+
+    results = parallel_map(one, list(orgs), session.parallelism)
+    states = {state.org.name: state for _, state in results if state is not None}
+    manifest = session.manifest
+    return Plan(manifest.paths, manifest.digest, tuple(p for p, _ in results)), states
+
+
+def select_orgs(manifest: Manifest, names: Sequence[str] | None) -> list[Organization]:
+    """The orgs to work on: all, or those named with --org (an unknown name is an error)."""
+    if not names:
+        return list(manifest.organizations)
+    known = {o.name for o in manifest.organizations}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ReconcilerError(f"unknown organization(s): {', '.join(unknown)}")
+    return [o for o in manifest.organizations if o.name in set(names)]

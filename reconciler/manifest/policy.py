@@ -1,0 +1,27 @@
+"""The manifest `policy`: which webhook destinations are allowed (SPEC §2)."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from reconciler.manifest.urls import is_private_host, url_host
+from reconciler.model import Policy
+
+
+def policy_violations(url: str, policy: Policy, *, masked: bool) -> list[str]:
+    """One message per policy rule `url` breaks. `masked`: the URL came from ${env:}, so it is not shown."""
+    host = url_host(url) or ""
+    shown = "" if masked else f" '{host}'"
+    problems: list[str] = []
+    if url.lower().startswith("http://") and not policy.allow_http:
+        problems.append("'url' uses http://, which the policy refuses (allow_http is false)")
+    if is_private_host(host) and not policy.allow_private_addresses:
+        problems.append(
+            f"'url' host{shown} is a local or private address, which the policy refuses "
+            "(allow_private_addresses is false)"
+        )
+    if policy.allowed_hosts is not None and not any(
+        fnmatch.fnmatchcase(host, pattern.lower()) for pattern in policy.allowed_hosts
+    ):
+        problems.append(f"'url' host{shown} matches no entry of the policy's allowed_hosts")
+    return problems

@@ -1,0 +1,319 @@
+"""Build the model from schema-valid, interpolated documents, checking what a schema cannot:
+names across files, store references, provider capabilities (read from CAPABILITIES) and the policy.
+
+Each check reads only values that passed the schema (`Document.ok`), so one problem is reported once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.errors import Problem
+from reconciler.manifest.policy import policy_violations
+from reconciler.manifest.urls import is_http_url
+from reconciler.manifest.yamlload import Document, Path, YMap, YSeq
+from reconciler.model import DesiredWebhook, Location, Organization, Policy, StoreConfig
+from reconciler.providers.capabilities import CAPABILITIES, Capabilities
+from reconciler.secret import Secret
+
+# Webhook fields only some providers take; each provider lists its own in `Capabilities.options`.
+_OPTIONS = frozenset().union(*(caps.options for caps in CAPABILITIES.values()))
+_DAYS_PER_UNIT = {"d": 1, "w": 7}
+_IMPLICIT_STORE = StoreConfig(name="default", type="keyring")
+
+
+@dataclass
+class Built:
+    """What the manifests declare; only used when `problems` is empty."""
+
+    stores: list[StoreConfig] = field(default_factory=list)
+    policy: Policy | None = None
+    organizations: list[Organization] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def build(docs: list[Document]) -> Built:
+    builder = _Builder()
+    for doc in docs:
+        builder.stores(doc)
+    for doc in docs:
+        builder.policy(doc)
+    for doc in docs:
+        builder.organizations(doc)
+    return builder.built
+
+
+def _location(doc: Document, path: Path) -> Location:
+    line, col = doc.mark_of(path)
+    return Location(doc.file, line, col)
+
+
+def _secret(doc: Document, path: Path, problems: list[Problem]) -> Secret | None:
+    """The token at `path` (the schema made it exactly one ${env:NAME}); empty is a problem."""
+    value: str = doc.value_at(path)
+    if not value:
+        (name,) = doc.refs[path]
+        problems.append(doc.problem(path, f"environment variable '{name}' is empty", where=path))
+        return None
+    return Secret(value)
+
+
+def _url_problem(doc: Document, path: Path, url: str) -> Problem | None:
+    """URL syntax of a value the schema could not see: one that came from ${env:}."""
+    if path not in doc.refs or is_http_url(url):
+        return None
+    origin = f"${{env:{doc.refs[path][0]}}}"
+    return doc.problem(path, f"'{path[-1]}' (from {origin}) must be an http:// or https:// URL")
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.built = Built()
+        self.store_sites: dict[str, str] = {}  # name -> where first defined
+        self.policy_site: str | None = None
+        self.org_sites: dict[str, str] = {}
+
+    def _problem(self, problem: Problem | None) -> None:
+        if problem is not None:
+            self.built.problems.append(problem)
+
+    def stores(self, doc: Document) -> None:
+        stores = doc.data.get("secret_stores")
+        if not isinstance(stores, YMap):
+            return
+        for name, spec in stores.items():
+            path: Path = ("secret_stores", name)
+            if name in self.store_sites:
+                message = f"secret store '{name}' is already defined at {self.store_sites[name]}"
+                self._problem(doc.problem(path, message, key=True, where=()))
+                continue
+            self.store_sites[name] = doc.location(path, key=True)
+            if not isinstance(spec, YMap) or not doc.ok(path):
+                continue
+            if spec["type"] == "keyring":
+                service = spec.get("service", "webhook-reconciler")
+                self.built.stores.append(StoreConfig(name, "keyring", service=service))
+                continue
+            self._problem(_url_problem(doc, (*path, "address"), spec["address"]))
+            token = _secret(doc, (*path, "token"), self.built.problems)
+            store = StoreConfig(
+                name,
+                "vault",
+                address=spec["address"].rstrip("/"),
+                token=token,
+                mount=spec.get("mount", "secret"),
+                path=spec.get("path", "webhooks"),
+            )
+            self.built.stores.append(store)
+
+    def policy(self, doc: Document) -> None:
+        if "policy" not in doc.data:
+            return
+        if self.policy_site is not None:
+            message = f"policy is already defined at {self.policy_site}"
+            self._problem(doc.problem(("policy",), message, key=True, where=()))
+            return
+        self.policy_site = doc.location(("policy",), key=True)
+        spec = doc.data["policy"]
+        if doc.ok(("policy",)):
+            hosts = spec.get("allowed_hosts")
+            self.built.policy = Policy(
+                allowed_hosts=None if hosts is None else tuple(hosts),
+                allow_http=spec.get("allow_http", False),
+                allow_private_addresses=spec.get("allow_private_addresses", False),
+            )
+
+    def organizations(self, doc: Document) -> None:
+        orgs = doc.data.get("organizations")
+        if not isinstance(orgs, YSeq):
+            return
+        for index, raw in enumerate(orgs):
+            if isinstance(raw, YMap):
+                org = self._organization(doc, ("organizations", index), raw)
+                if org is not None:
+                    self.built.organizations.append(org)
+
+    def _organization(self, doc: Document, path: Path, raw: YMap) -> Organization | None:
+        name = raw.get("name") if doc.ok((*path, "name")) else None
+        if name is not None:
+            if name in self.org_sites:
+                message = f"organization '{name}' is already defined at {self.org_sites[name]}"
+                self._problem(doc.problem(path, message, where=()))
+            else:
+                self.org_sites[name] = doc.location(path)
+        provider = raw.get("provider") if doc.ok((*path, "provider")) else None
+        caps = CAPABILITIES.get(provider) if isinstance(provider, str) else None
+        base_url = self._base_url(doc, path, raw, caps)
+        token = None
+        if "token" in raw and doc.ok((*path, "token")):
+            token = _secret(doc, (*path, "token"), self.built.problems)
+        store = self._store_of(doc, path, raw)
+        webhooks = self._webhooks(doc, path, raw, caps)
+        if name is None or caps is None or base_url is None or token is None or store is None:
+            return None  # a problem was reported above (or by the schema)
+        return Organization(
+            name=name,
+            provider=caps.name,
+            base_url=base_url,
+            token=token,
+            secret_store=store,
+            prune=raw.get("prune", False),
+            unmanaged=raw.get("unmanaged", "report"),
+            webhooks=webhooks,
+            location=_location(doc, path),
+        )
+
+    def _base_url(self, doc: Document, path: Path, raw: YMap, caps: Capabilities | None) -> str | None:
+        if "base_url" not in raw:
+            if caps is not None and caps.default_base_url is None:
+                message = f"missing required field 'base_url': {caps.name} has no default (each tenant has its own)"
+                self._problem(doc.problem(path, message, where=path))
+            return caps.default_base_url if caps else None
+        if not doc.ok((*path, "base_url")):
+            return None
+        url: str = raw["base_url"]
+        self._problem(_url_problem(doc, (*path, "base_url"), url))
+        return url.rstrip("/")
+
+    def _store_of(self, doc: Document, path: Path, raw: YMap) -> str | None:
+        """The org's store name: as written, else the only store, else the implicit keyring store."""
+        defined = sorted(self.store_sites)
+        if "secret_store" in raw:
+            name = raw["secret_store"]
+            if not doc.ok((*path, "secret_store")):
+                return None
+            if name not in self.store_sites:
+                known = f"defined: {', '.join(defined)}" if defined else "no store is defined"
+                message = f"'secret_store' names an undefined store '{name}' ({known})"
+                self._problem(doc.problem((*path, "secret_store"), message))
+                return None
+            return str(name)
+        if len(defined) > 1:
+            message = f"missing 'secret_store': several stores are defined ({', '.join(defined)}); pick one"
+            self._problem(doc.problem(path, message, where=path))
+            return None
+        if defined:
+            return defined[0]
+        if _IMPLICIT_STORE not in self.built.stores:
+            self.built.stores.append(_IMPLICIT_STORE)
+        return _IMPLICIT_STORE.name
+
+    def _webhooks(
+        self, doc: Document, path: Path, raw: YMap, caps: Capabilities | None
+    ) -> tuple[DesiredWebhook, ...]:
+        hooks = raw.get("webhooks")
+        if not isinstance(hooks, YSeq):
+            return ()
+        result: list[DesiredWebhook] = []
+        sites: dict[str, str] = {}  # webhook name -> where declared
+        for index, hook in enumerate(hooks):
+            hook_path = (*path, "webhooks", index)
+            if not isinstance(hook, YMap):
+                continue
+            location = _location(doc, hook_path)
+            if doc.ok((*hook_path, "name")) and "name" in hook:
+                if hook["name"] in sites:
+                    message = f"webhook '{hook['name']}' is already defined at {sites[hook['name']]}"
+                    self._problem(doc.problem(hook_path, message, where=()))
+                else:
+                    sites[hook["name"]] = str(location)
+            webhook = self._webhook(doc, hook_path, hook, caps, location)
+            if webhook is not None:
+                result.append(webhook)
+        self._check_previously(doc, (*path, "webhooks"), hooks, sites)
+        return tuple(result)
+
+    def _check_previously(self, doc: Document, path: Path, hooks: YSeq, sites: dict[str, str]) -> None:
+        """An earlier name must not be a declared webhook's name, nor be claimed by two webhooks."""
+        claimed: dict[str, str] = {}  # earlier name -> webhook claiming it
+        for index, hook in enumerate(hooks):
+            names_path = (*path, index, "previously")
+            if not isinstance(hook, YMap) or "previously" not in hook or not doc.ok(names_path):
+                continue
+            for position, old in enumerate(hook["previously"]):
+                item = (*names_path, position)
+                if old in sites and old != hook.get("name"):
+                    message = f"'{old}' is the name of another webhook of this organization, at {sites[old]}"
+                    self._problem(doc.problem(item, message))
+                elif old in claimed and claimed[old] != hook.get("name"):
+                    message = f"'{old}' is already an earlier name of webhook '{claimed[old]}'"
+                    self._problem(doc.problem(item, message))
+                else:
+                    claimed[old] = hook.get("name", "")
+
+    def _webhook(
+        self, doc: Document, path: Path, raw: YMap, caps: Capabilities | None, location: Location
+    ) -> DesiredWebhook | None:
+        url = self._webhook_url(doc, path, raw, caps)
+        events = self._events(doc, path, raw, caps)
+        if caps is not None:
+            if raw.get("active") is False and not caps.pausable:
+                message = f"{caps.name} webhooks cannot be paused; remove 'active: false' (or the webhook)"
+                self._problem(doc.problem((*path, "active"), message))
+            for option in sorted(_OPTIONS - caps.options):
+                if option in raw:
+                    self._problem(doc.problem((*path, option), f"'{option}' is not supported by {caps.name}", key=True))
+        name = raw.get("name")
+        if url is None or not isinstance(name, str) or not doc.ok(path):
+            return None
+        rotate = raw.get("rotate_after")
+        return DesiredWebhook(
+            name=name,
+            url=url,
+            events=events,
+            active=raw.get("active", True),
+            description=raw.get("description"),
+            protect=raw.get("protect", False),
+            previously=tuple(raw.get("previously", ())),
+            verify_tls=raw.get("verify_tls"),
+            rotate_after_days=int(rotate[:-1]) * _DAYS_PER_UNIT[rotate[-1]] if rotate else None,
+            masked=frozenset(key for key in ("url", "description") if (*path, key) in doc.refs),
+            location=location,
+        )
+
+    def _webhook_url(self, doc: Document, path: Path, raw: YMap, caps: Capabilities | None) -> str | None:
+        url_path = (*path, "url")
+        if "url" not in raw or not doc.ok(url_path):
+            return None
+        url: str = raw["url"]
+        problem = _url_problem(doc, url_path, url)
+        if problem is not None:
+            self._problem(problem)
+            return None
+        if caps is not None and caps.https_only and url.lower().startswith("http://"):
+            self._problem(doc.problem(url_path, f"'url' must use https://: {caps.name} only delivers to HTTPS"))
+        policy = self.built.policy
+        if policy is not None:
+            for message in policy_violations(url, policy, masked=url_path in doc.refs):
+                self._problem(doc.problem(url_path, message))
+        return url
+
+    def _events(self, doc: Document, path: Path, raw: YMap, caps: Capabilities | None) -> frozenset[str] | None:
+        events_path = (*path, "events")
+        if "events" not in raw or caps is None or not doc.ok(events_path):
+            return None
+        events: list[str] = raw["events"]
+        if caps.events is None:
+            self._problem(doc.problem(events_path, f"{caps.name} webhooks receive every event; remove 'events'"))
+            return None
+        if not events:
+            if not caps.empty_events_means_all:
+                message = f"{caps.name} needs at least one event; omit 'events' to receive every event"
+                self._problem(doc.problem(events_path, message))
+            return None  # the provider's `[]` and an omitted list are the same state
+        for index, event in enumerate(events):
+            if event not in caps.events:
+                item = (*events_path, index)
+                self._problem(doc.problem(item, _unknown_event(caps, event, shown=item not in doc.refs)))
+        return frozenset(events)
+
+
+def _unknown_event(caps: Capabilities, event: str, *, shown: bool) -> str:
+    catalog: Any = sorted(caps.events or ())
+    close = difflib.get_close_matches(event, catalog, n=1) if shown else []
+    head = f"unknown {caps.name} event" + (f" '{event}'" if shown else "")
+    if close:
+        return f"{head}; did you mean '{close[0]}'?"
+    return f"{head}; {caps.name} events are: {', '.join(catalog)}"

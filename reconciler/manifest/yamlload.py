@@ -1,0 +1,247 @@
+"""Parse one YAML file into plain values that remember where each value was written.
+
+PyYAML keeps the last of two duplicate keys and reads `no`/`on` as booleans without a word; both are
+reported here instead, so a manifest never silently means something else than it says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.errors import Problem
+
+try:
+    _LOADER: type[Any] = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml absent: several times slower, same result
+    _LOADER = yaml.SafeLoader
+
+Mark: TypeAlias = tuple[int, int]  # 1-based line and column
+Step: TypeAlias = str | int
+Path: TypeAlias = tuple[Step, ...]
+
+_TAG = "tag:yaml.org,2002:"
+# YAML 1.1 reads these as booleans (PyYAML all but y/n, other tools all of them): refuse them unquoted.
+_YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+class YMap(dict[str, Any]):
+    """A mapping that remembers where each of its keys and values starts."""
+
+    __slots__ = ("key_marks", "value_marks")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.key_marks: dict[str, Mark] = {}
+        self.value_marks: dict[str, Mark] = {}
+
+
+class YSeq(list[Any]):
+    """A list that remembers where each of its items starts."""
+
+    __slots__ = ("marks",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks: list[Mark] = []
+
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed file. Later passes add to `refs` (interpolated strings) and `broken` (already reported)."""
+
+    file: str
+    data: YMap
+    mark: Mark
+    refs: dict[Path, tuple[str, ...]] = field(default_factory=dict)  # path -> env names it used
+    whole_refs: set[Path] = field(default_factory=set)  # values that are exactly one ${env:NAME}
+    broken: set[Path] = field(default_factory=set)  # values with a problem already reported
+    invalid: set[Path] = field(default_factory=set)  # broken or schema-invalid values and their ancestors
+
+    def taint(self, path: Path) -> None:
+        """Mark `path` (and so every ancestor) as not to be checked further: it has a problem already."""
+        for end in range(len(path) + 1):
+            self.invalid.add(path[:end])
+
+    def ok(self, path: Path) -> bool:
+        """Whether the value at `path` passed the schema and interpolation, so its type can be trusted."""
+        return path not in self.invalid
+
+    def value_at(self, path: Path) -> Any:
+        """The value at `path`, which must exist."""
+        value: Any = self.data
+        for step in path:
+            value = value[step]
+        return value
+
+    def mark_of(self, path: Path, *, key: bool = False) -> Mark:
+        """Where the value at `path` starts (or its key, with `key=True`); else its nearest ancestor."""
+        node: Any = self.data
+        mark = self.mark
+        for i, step in enumerate(path):
+            if isinstance(node, YMap) and isinstance(step, str) and step in node:
+                last = i == len(path) - 1
+                mark = node.key_marks[step] if key and last else node.value_marks[step]
+                node = node[step]
+            elif isinstance(node, YSeq) and isinstance(step, int) and 0 <= step < len(node):
+                mark = node.marks[step]
+                node = node[step]
+            else:
+                break
+        return mark
+
+    def problem(self, path: Path, message: str, *, key: bool = False, where: Path | None = None) -> Problem:
+        """A problem at `path`. The message is prefixed with `where`, by default the parent when `path`
+        ends in a key (the message then names the field), else `path` itself; `()` for no prefix."""
+        line, col = self.mark_of(path, key=key)
+        if where is None:
+            where = path[:-1] if path and isinstance(path[-1], str) else path
+        prefix = describe(where)
+        return Problem(self.file, line, col, f"{prefix}: {message}" if prefix else message)
+
+    def location(self, path: Path, *, key: bool = False) -> str:
+        line, col = self.mark_of(path, key=key)
+        return f"{self.file}:{line}:{col}"
+
+
+def describe(path: Path) -> str:
+    """`organizations[0].webhooks[1]`: how messages name a place in a document."""
+    text = ""
+    for step in path:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
+
+
+def _mark(node: Node) -> Mark:
+    return (node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cycle collector while building a large tree: its collections, triggered by every few
+    hundred allocations, rescan the growing tree and took a third of the parse time of a big manifest.
+    Nothing built here is garbage until the tree is complete."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def parse(file: str, text: str) -> tuple[Document | None, list[Problem]]:
+    """Compose `text` (with the C loader when present) and convert it; problems instead of exceptions."""
+    try:
+        with _gc_paused():
+            root = yaml.compose(text, Loader=_LOADER)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        detail = ", ".join(part for part in (exc.context, exc.problem) if part)
+        return None, [Problem(file, line, col, f"YAML syntax error: {detail}")]
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - text.rfind("\n", 0, exc.position)
+        return None, [Problem(file, line, col, f"YAML syntax error: {exc.reason} (#x{exc.character:04x})")]
+    if root is None:
+        return None, [Problem(file, 1, 1, "no YAML document: a manifest is a mapping starting with version: 1")]
+    if not isinstance(root, MappingNode):
+        what = "a list" if isinstance(root, SequenceNode) else "a single value"
+        line, col = _mark(root)
+        return None, [Problem(file, line, col, f"the top level must be a mapping (version: 1, ...), not {what}")]
+    converter = _Converter(file)
+    with _gc_paused():
+        data = converter.mapping(root, ())
+    doc = Document(file, data, _mark(root), broken=converter.broken)
+    return doc, converter.problems
+
+
+class _Converter:
+    """Turns composed nodes into YMap/YSeq/scalars, reporting what plain PyYAML would hide."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[Problem] = []
+        self.broken: set[Path] = set()
+
+    def _problem(self, node: Node, path: Path, message: str) -> None:
+        line, col = _mark(node)
+        where = describe(path)
+        self.problems.append(Problem(self.file, line, col, f"{where}: {message}" if where else message))
+
+    def value(self, node: Node, path: Path) -> Any:
+        if isinstance(node, MappingNode):
+            return self.mapping(node, path)
+        if isinstance(node, SequenceNode):
+            seq = YSeq()
+            for index, item in enumerate(node.value):
+                seq.append(self.value(item, (*path, index)))
+                seq.marks.append(_mark(item))
+            return seq
+        assert isinstance(node, ScalarNode)  # the composer makes only these three kinds
+        return self.scalar(node, path)
+
+    def mapping(self, node: MappingNode, path: Path) -> YMap:
+        result = YMap()
+        merges: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                merges.append(value_node)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self._problem(key_node, path, "a key must be plain text, not a list or mapping")
+                continue
+            # Keys are taken as written: `on:` stays the text "on" rather than becoming True.
+            key = key_node.value
+            if key in result:
+                first = result.key_marks[key]
+                message = f"duplicate key '{key}': already defined at {self.file}:{first[0]}:{first[1]}"
+                self._problem(key_node, path, message)
+                continue
+            result[key] = self.value(value_node, (*path, key))
+            result.key_marks[key] = _mark(key_node)
+            result.value_marks[key] = _mark(value_node)
+        for merge in merges:  # `<<: *defaults`: keys written explicitly win, then earlier merges
+            sources = merge.value if isinstance(merge, SequenceNode) else [merge]
+            for source in sources:
+                if not isinstance(source, MappingNode):
+                    self._problem(source, path, "'<<' can only merge mappings")
+                    continue
+                merged = self.mapping(source, path)
+                for key, value in merged.items():
+                    if key not in result:
+                        result[key] = value
+                        result.key_marks[key] = merged.key_marks[key]
+                        result.value_marks[key] = merged.value_marks[key]
+        return result
+
+    def scalar(self, node: ScalarNode, path: Path) -> Any:
+        text: str = node.value
+        tag: str = node.tag
+        if not node.style and text.lower() in _YAML11_BOOLEANS:  # plain style: None or "" (libyaml)
+            self._problem(
+                node, path, f"'{text}' is a YAML 1.1 boolean: write true or false, or quote it (\"{text}\") for text"
+            )
+            self.broken.add(path)
+            return text
+        if tag == _TAG + "str" or tag == _TAG + "timestamp":  # a date stays the text that was written
+            return text
+        if tag == _TAG + "bool":
+            return text.lower() == "true"
+        if tag == _TAG + "int":
+            return _CONSTRUCTOR.construct_yaml_int(node)
+        if tag == _TAG + "float":
+            return _CONSTRUCTOR.construct_yaml_float(node)
+        if tag == _TAG + "null":
+            return None
+        self._problem(node, path, f"unsupported YAML tag '{tag}'")
+        self.broken.add(path)
+        return text

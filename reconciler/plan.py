@@ -1,0 +1,144 @@
+"""The plan: frozen value objects, their stable order, digests and the safety checks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from reconciler.errors import UnsafePlan
+from reconciler.model import DesiredWebhook, LiveWebhook
+
+Action = Literal["create", "update", "delete", "replace"]
+ACTION_ORDER: dict[str, int] = {"create": 0, "replace": 1, "update": 2, "delete": 3}
+
+PLAN_FORMAT_VERSION = 1
+
+# A mass delete: at least this many, and more than this share of an org's live webhooks.
+MASS_DELETE_MIN = 3
+MASS_DELETE_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    before: object
+    after: object
+    masked: bool = False  # the value came from ${env:...}: shown and saved only as masked
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    org: str
+    webhook: str  # the declared name; for an undeclared live webhook, its label or id
+    webhook_id: str | None = None  # the live id (None for a create)
+    fields: tuple[FieldChange, ...] = ()
+    renamed_from: str | None = None
+    new_destination: bool = False  # events go to a host this org did not send to before
+    protected: bool = False
+    # What the applier needs; never serialised (the desired side may hold env-sourced values).
+    desired: DesiredWebhook | None = field(default=None, compare=False, repr=False)
+    live: LiveWebhook | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.org, ACTION_ORDER[self.action], self.webhook)
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    """A live webhook that no manifest declares, left alone (no `prune`)."""
+
+    webhook_id: str
+    url: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class OrgPlan:
+    org: str
+    provider: str
+    changes: tuple[Change, ...] = ()
+    unmanaged: tuple[Unmanaged, ...] = ()
+    unmanaged_ignored: bool = False  # `unmanaged: ignore`: listed, never drift
+    live_count: int = 0
+    live_digest: str = ""
+    error: str | None = None  # the org could not be planned (unreadable, ambiguous, ...)
+    masked_urls: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Plan:
+    paths: tuple[str, ...]
+    manifest_digest: str
+    orgs: tuple[OrgPlan, ...]
+
+    @property
+    def changes(self) -> tuple[Change, ...]:
+        return tuple(c for o in self.orgs for c in o.changes)
+
+    @property
+    def errors(self) -> tuple[OrgPlan, ...]:
+        return tuple(o for o in self.orgs if o.error is not None)
+
+    def counts(self) -> dict[str, int]:
+        counts = {"create": 0, "update": 0, "delete": 0, "replace": 0}
+        for change in self.changes:
+            counts[change.action] += 1
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.changes)
+
+
+def sort_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
+    """Creates and updates first, deletes last: an org never loses a webhook before its successor exists."""
+    return tuple(sorted(changes, key=lambda c: c.sort_key))
+
+
+def live_digest(live: Iterable[LiveWebhook]) -> str:
+    """A digest of the live state that matters for planning; delivery status is left out (it moves)."""
+    rows = [
+        [
+            w.id,
+            w.url,
+            sorted(w.events) if w.events is not None else None,
+            w.active,
+            w.label,
+            w.description,
+            w.verify_tls,
+        ]
+        for w in sorted(live, key=lambda w: w.id)
+    ]
+    return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
+
+
+def check_safety(plan: Plan, *, allow_deletes: bool) -> None:
+    """Refuse the whole run (exit 3) before any change when an org's deletes look like a mistake."""
+    problems: list[str] = []
+    for org in plan.orgs:
+        deletes = [c for c in org.changes if c.action == "delete"]
+        protected = [c.webhook for c in deletes if c.protected]
+        if protected:
+            problems.append(
+                f"{org.org}: refusing to delete protected webhook(s) {', '.join(sorted(protected))}; "
+                "apply them with `protect: false` first"
+            )
+        if allow_deletes or not deletes:
+            continue
+        if len(deletes) == org.live_count:
+            problems.append(
+                f"{org.org}: the plan deletes every live webhook ({len(deletes)}); "
+                "use --allow-deletes if that is intended"
+            )
+        elif len(deletes) >= MASS_DELETE_MIN and len(deletes) > MASS_DELETE_SHARE * org.live_count:
+            problems.append(
+                f"{org.org}: the plan deletes {len(deletes)} of {org.live_count} live webhooks "
+                f"(more than {MASS_DELETE_SHARE:.0%}); use --allow-deletes if that is intended"
+            )
+    if problems:
+        raise UnsafePlan("unsafe plan, nothing changed:\n  " + "\n  ".join(problems))

@@ -1,0 +1,93 @@
+"""Keeptrusts (`/v1/webhooks`): `name` label, `[]` = all events, optional client secret, rotate-secret."""
+
+from __future__ import annotations
+
+import builtins
+from typing import ClassVar
+
+from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
+from reconciler.providers.capabilities import KEEPTRUSTS, Capabilities
+from reconciler.providers.translate import (
+    Adapter,
+    JsonObject,
+    delivery_status,
+    event_list,
+    flag,
+    integer,
+    merged,
+    text,
+)
+from reconciler.secret import Secret
+
+PATH = "/v1/webhooks"
+
+
+class KeeptrustsProvider(Adapter):
+    capabilities: ClassVar[Capabilities] = KEEPTRUSTS
+    forbidden_hint: ClassVar[str] = "scope webhooks:write"
+
+    def list(self) -> list[LiveWebhook]:
+        return [self._live(item) for item in self.items(self.api.request("GET", PATH).body, "webhooks")]
+
+    def get(self, webhook_id: str) -> LiveWebhook | None:
+        body = self.fetch(f"{PATH}/{webhook_id}")
+        return None if body is None else self._live(self.obj(body))
+
+    def create(self, hook: DesiredWebhook, secret: Secret | None) -> tuple[LiveWebhook, Secret]:
+        sent: JsonObject = {"name": hook.name, "url": hook.url, "enabled": hook.active}
+        if hook.events is not None:  # omitted = every event
+            sent["events"] = event_list(hook.events)
+        if secret is not None:
+            sent["secret"] = secret.reveal()
+        data = self.obj(self.api.request("POST", PATH, json=sent).body)
+        # The server generates a secret unless one is supplied; it may not echo a supplied one.
+        in_force = self.secret_of(data) if secret is None or "secret" in data else secret
+        live = self._live(merged({k: v for k, v in sent.items() if k != "secret"}, data))
+        return live, in_force
+
+    def update(self, live: LiveWebhook, hook: DesiredWebhook) -> LiveWebhook:
+        sent = {
+            "name": hook.name,
+            "url": hook.url,
+            "events": event_list(hook.events or ()),
+            "enabled": hook.active,
+        }
+        body = self.api.request("PUT", f"{PATH}/{live.id}", json=sent).body
+        return self._live(merged({"id": live.id, "created_at": live.created_at, **sent}, body))
+
+    def delete(self, webhook_id: str) -> None:
+        self.api.request("DELETE", f"{PATH}/{webhook_id}")
+
+    def rotate(self, live: LiveWebhook, secret: Secret | None) -> Secret:
+        # The API generates the new secret; the old one stops working at once.
+        data = self.obj(self.api.request("POST", f"{PATH}/{live.id}/rotate-secret").body)
+        return self.secret_of(data)
+
+    def test(self, webhook_id: str) -> TestResult:
+        data = self.obj(self.api.request("POST", f"{PATH}/{webhook_id}/test").body)
+        status = text(data, "status")
+        ok = flag(data, "delivered", "success", default=status == "success")
+        return TestResult(ok, integer(data, "status_code", "response_code"), text(data, "error", "message"))
+
+    def deliveries(self, webhook_id: str) -> builtins.list[Delivery]:
+        body = self.api.request("GET", f"{PATH}/{webhook_id}/deliveries").body
+        return [
+            Delivery(
+                id=self.ident(item),
+                event=text(item, "event", "event_type"),
+                status=delivery_status(text(item, "status")),
+                response_status=integer(item, "response_code", "response_status", "status_code"),
+                created_at=text(item, "created_at"),
+            )
+            for item in self.items(body, "deliveries")
+        ]
+
+    def _live(self, data: JsonObject) -> LiveWebhook:
+        return LiveWebhook(
+            id=self.ident(data),
+            url=self.url_of(data),
+            events=self.events_in(data.get("events")),
+            active=flag(data, "enabled", "is_enabled", "active", default=True),
+            label=text(data, "name"),
+            created_at=text(data, "created_at"),
+        )

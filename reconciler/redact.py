@@ -1,0 +1,44 @@
+"""Last line of defence: every byte the tool prints or writes passes through `scrub`.
+
+Secrets and tokens register themselves when a `Secret` is made; env-sourced manifest values are
+registered when the manifest is loaded. Renderers mask on purpose; this catches what they miss.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+MASK = "********"
+_MIN_LENGTH = 6  # shorter values would mask ordinary words
+_lock = threading.Lock()
+_values: set[str] = set()
+_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+
+
+def register(value: str) -> None:
+    if len(value) >= _MIN_LENGTH:
+        with _lock:
+            _values.add(value)
+
+
+def mask_userinfo(text: str) -> str:
+    """`https://user:pass@host/` -> `https://***@host/`: a URL's credentials are never shown."""
+    return _URL_USERINFO.sub(lambda m: f"{m['scheme']}***@", text)
+
+
+def scrub(text: str) -> str:
+    with _lock:
+        values = sorted(_values, key=len, reverse=True)
+    for value in values:
+        if value in text:
+            text = text.replace(value, MASK)
+    return mask_userinfo(text)
+
+
+class ScrubFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = scrub(record.getMessage())
+        record.args = ()
+        return True

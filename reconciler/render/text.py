@@ -1,0 +1,124 @@
+"""The plan as a readable diff for a terminal or a CI log."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from reconciler.drift import DriftReport
+from reconciler.plan import Change, OrgPlan, Plan
+from reconciler.redact import mask_userinfo
+from reconciler.render import values
+
+SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "±"}
+COLOUR = {"create": "32", "update": "33", "delete": "31", "replace": "35", "error": "31", "note": "2"}
+
+
+class Style:
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def __call__(self, kind: str, text: str) -> str:
+        return f"\033[{COLOUR[kind]}m{text}\033[0m" if self.colour else text
+
+
+def render_plan(plan: Plan, *, colour: bool = False) -> str:
+    style = Style(colour)
+    lines: list[str] = []
+    for org in plan.orgs:
+        lines.extend(render_org(org, style))
+    counts = plan.counts()
+    lines.append(summary_line(counts))
+    if plan.errors:
+        lines.append(style("error", f"{len(plan.errors)} organization(s) could not be planned."))
+    return "\n".join(lines) + "\n"
+
+
+def summary_line(counts: dict[str, int]) -> str:
+    line = f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete."
+    if counts["replace"]:
+        line = line[:-1] + f", {counts['replace']} to replace."
+    return line
+
+
+def render_org(org: OrgPlan, style: Style) -> list[str]:
+    if not org.changes and not org.unmanaged and org.error is None:
+        return []
+    lines = [f"{org.org} ({org.provider})"]
+    if org.error is not None:
+        lines.append(style("error", f"  ✗ {org.error}"))
+    for change in org.changes:
+        lines.extend(render_change(change, style))
+    if org.unmanaged:
+        why = "ignored (unmanaged: ignore)" if org.unmanaged_ignored else "not deleted: prune is off"
+        lines.append(style("note", f"  ? {len(org.unmanaged)} unmanaged webhook(s), {why}:"))
+        for u in org.unmanaged:
+            label = f" {u.label}" if u.label else ""
+            lines.append(style("note", f"      {u.webhook_id}{label} {mask_userinfo(u.url)}"))
+    lines.append("")
+    return lines
+
+
+def render_change(change: Change, style: Style) -> list[str]:
+    head = f"  {SYMBOL[change.action]} {change.webhook}"
+    if change.webhook_id:
+        head += f" (id {change.webhook_id})"
+    if change.renamed_from:
+        head += f" renamed from {change.renamed_from}"
+    if change.protected:
+        head += " [protected]"
+    lines = [style(change.action, head)]
+    if change.new_destination:
+        lines.append(style("error", f"      ! new destination: events will go to {destination(change)}"))
+    for f in change.fields:
+        if change.action == "create":
+            lines.append(f"      {f.field}: {values.after(f)}")
+        elif change.action == "delete":
+            lines.append(f"      {f.field}: {values.before(f)}")
+        else:
+            lines.append(f"      {f.field}: {values.before(f)} → {values.after(f)}")
+    return lines
+
+
+def destination(change: Change) -> str:
+    for f in change.fields:
+        if f.field == "url" and isinstance(f.after, str):
+            return "(masked host)" if f.masked else (urlsplit(f.after).hostname or "?")
+    return "?"
+
+
+def render_drift(report: DriftReport, *, colour: bool = False) -> str:
+    style = Style(colour)
+    lines: list[str] = []
+    for org in report.orgs:
+        drifted = org.drifted(fail_on_delivery_errors=report.fail_on_delivery_errors)
+        if org.error is not None:
+            lines += [f"{org.plan.org} ({org.plan.provider})", style("error", f"  ✗ {org.error}"), ""]
+            continue
+        notes = [w for w in org.webhooks if w.secret != "stored" or w.delivery == "failing"]
+        if not drifted and not notes and not org.plan.unmanaged:
+            continue
+        lines.extend(render_org(org.plan, style) or [f"{org.plan.org} ({org.plan.provider})", ""])
+        if lines and lines[-1] == "":
+            lines.pop()
+        for w in notes:
+            if w.secret != "stored":
+                lines.append(
+                    style(
+                        "error" if w.secret in ("missing", "stale") else "note",
+                        f"  ! {w.name} (id {w.webhook_id}): secret {w.secret}",
+                    )
+                )
+            if w.delivery == "failing":
+                lines.append(
+                    style("error", f"  ! {w.name} (id {w.webhook_id}): deliveries failing: {w.delivery_detail}")
+                )
+        lines.append("")
+    checked = len(report.orgs) - len(report.errors)
+    if report.errors:
+        names = ", ".join(o.plan.org for o in report.errors)
+        lines.append(style("error", f"Could not check {len(report.errors)} organization(s): {names}."))
+    if report.drifted:
+        lines.append(f"Drift: {len(report.drifted)} of {checked} organization(s) differ from the manifests.")
+    elif not report.errors:
+        lines.append(f"No drift: {checked} organization(s) in sync.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,37 @@
+"""How one value is shown: masked values never, URL credentials never, lists compactly."""
+
+from __future__ import annotations
+
+import json
+
+from reconciler.plan import FieldChange
+from reconciler.redact import MASK, mask_userinfo
+
+
+def show(value: object) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]" if value else "[] (all events)"
+    if isinstance(value, str):
+        return json.dumps(mask_userinfo(value))
+    return str(value)
+
+
+def before(change: FieldChange) -> str:
+    return MASK if change.masked and change.before is not None else show(change.before)
+
+
+def after(change: FieldChange) -> str:
+    return MASK if change.masked and change.after is not None else show(change.after)
+
+
+def saved(change: FieldChange, value: object) -> object:
+    """A value as a saved plan or JSON report holds it."""
+    if change.masked and value is not None:
+        return MASK
+    if isinstance(value, str):
+        return mask_userinfo(value)
+    return value

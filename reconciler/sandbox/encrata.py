@@ -1,0 +1,140 @@
+"""Encrata emulator (PROVIDERS.md §5): ids only in the query string or JSON body, never in the path.
+
+Variant `sdk` is what the vendor's SDKs expect: wrapped lists, 204 on delete, PUT as a full replace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from typing import Any
+
+from reconciler.sandbox.fields import Fields, catalog
+from reconciler.sandbox.state import Context, new_token, new_uuid, utc_now
+from reconciler.sandbox.wire import ApiError, ProviderSpec, RateLimitStyle, Request, Response, Route
+
+EVENTS = catalog("encrata")
+SDK = "sdk"
+MAX_DELIVERIES = 50
+
+
+def _public(hook: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in hook.items() if k != "secret"}
+
+
+def _hook_id(ctx: Context, body: Fields) -> dict[str, Any]:
+    return ctx.account.webhook(body.need_string("id"))
+
+
+def _refuse_duplicate_url(ctx: Context, url: str, own_id: str | None = None) -> None:
+    if any(h["url"] == url and h["id"] != own_id for h in ctx.account.webhooks.values()):
+        raise ApiError(409, "a webhook with this URL already exists")
+
+
+def list_or_get(ctx: Context, req: Request) -> Response:
+    if "id" in req.query:
+        return Response(200, _public(ctx.account.webhook(req.query["id"])))
+    hooks = [_public(h) for h in ctx.account.webhooks.values()]
+    return Response(200, {"webhooks": hooks} if ctx.variant == SDK else hooks)
+
+
+def create_hook(ctx: Context, req: Request) -> Response:
+    body = Fields(req.body)
+    url = body.need_url("url", https_only=True)
+    events = body.events("events", EVENTS, min_items=1, required=True)
+    description = body.string("description", nullable=True)
+    _refuse_duplicate_url(ctx, url)
+    now = utc_now()
+    hook = ctx.account.add(
+        {
+            "id": new_uuid(),
+            "workspace_id": ctx.account.uid,
+            "url": url,
+            "secret": ctx.issue(new_token("whsec_", 64)),
+            "events": events,
+            "is_active": True,
+            "description": description,
+            "created_by": str(uuid.uuid5(uuid.NAMESPACE_OID, ctx.account.uid)),
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    return Response(201, dict(hook))
+
+
+def update_hook(ctx: Context, req: Request) -> Response:
+    body = Fields(req.body)
+    hook = _hook_id(ctx, body)
+    url = body.need_url("url", https_only=True)
+    _refuse_duplicate_url(ctx, url, own_id=hook["id"])
+    full_replace = ctx.variant == SDK  # the backend resets what the request omits
+    changes: dict[str, Any] = {
+        "url": url,
+        "events": body.events("events", EVENTS, min_items=1, required=full_replace),
+        "is_active": body.boolean("is_active", default=True if full_replace else None),
+    }
+    hook.update({k: v for k, v in changes.items() if v is not None}, updated_at=utc_now())
+    if full_replace or body.has("description"):
+        hook["description"] = body.string("description", nullable=True)
+    return Response(200, {"status": "updated"})
+
+
+def delete_hook(ctx: Context, req: Request) -> Response:
+    hook = _hook_id(ctx, Fields(req.body))
+    ctx.account.delete(hook["id"])
+    return Response(204) if ctx.variant == SDK else Response(200, {"status": "deleted"})
+
+
+def test_hook(ctx: Context, req: Request) -> Response:
+    hook = _hook_id(ctx, Fields(req.body))
+    ctx.deliver(hook["id"], hook["url"], "webhook.test")
+    # The key is the whole "whsec_…" string, as the docs say (no base64 decoding). The payload is fixed
+    # and compact, so a test can recompute the signature.
+    payload = json.dumps({"event": "webhook.test", "webhook_id": hook["id"]}, separators=(",", ":"))
+    signature = hmac.new(hook["secret"].encode(), payload.encode(), hashlib.sha256).hexdigest()
+    return Response(200, {"status": "sent", "url": hook["url"], "signature": signature})
+
+
+def list_deliveries(ctx: Context, req: Request) -> Response:
+    if not req.query.get("webhook_id"):
+        raise ApiError(400, "webhook_id is required")
+    hook = ctx.account.webhook(req.query["webhook_id"])
+    newest = list(reversed(ctx.account.deliveries.get(hook["id"], [])))[:MAX_DELIVERIES]
+    items = [
+        {
+            "id": d["id"],
+            "webhook_id": d["webhook_id"],
+            "event_type": d["event"],
+            "status": d["status"],
+            "attempts": d["attempts"],
+            "response_status": d["response_status"],
+            "last_attempt_at": d["created_at"],
+            "created_at": d["created_at"],
+        }
+        for d in newest
+    ]
+    return Response(200, {"deliveries": items} if ctx.variant == SDK else items)
+
+
+def error_body(err: ApiError, variant: str) -> dict[str, Any]:
+    return {"error": err.message}
+
+
+SPEC = ProviderSpec(
+    name="encrata",
+    api_root="/api/webhooks",
+    routes=(
+        Route("GET", (), list_or_get),
+        Route("POST", (), create_hook, write=True, mutates=True),
+        Route("PUT", (), update_hook, write=True, mutates=True),
+        Route("DELETE", (), delete_hook, write=True, mutates=True),
+        Route("POST", ("test",), test_hook, write=True),
+        Route("GET", ("deliveries",), list_deliveries),
+    ),
+    error_body=error_body,
+    forbidden_message="forbidden: your role cannot manage webhooks",
+    variants=frozenset({"reference", SDK}),
+    rate_limit=RateLimitStyle(limit=lambda faults: faults.encrata_rate_limit, enforced=True, wait_in_body=False),
+)

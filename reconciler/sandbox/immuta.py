@@ -1,0 +1,99 @@
+"""Immuta Request-app emulator (PROVIDERS.md §4): client-supplied `signingKey`, create answers 200.
+
+No events, no active flag, no get-by-id; the test call tests every configured webhook at once.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from reconciler.sandbox.fields import Fields
+from reconciler.sandbox.state import Context, new_uuid
+from reconciler.sandbox.wire import ApiError, ProviderSpec, Request, Response, Route
+
+
+def _view(hook: dict[str, Any]) -> dict[str, Any]:
+    # The key is write-only: reads say only whether one is set.
+    return {**hook, "signingKey": bool(hook["signingKey"])}
+
+
+def _signing_key(ctx: Context, body: Fields) -> str | None:
+    key = body.string("signingKey", nullable=True)
+    if key:
+        ctx.issue(key)
+    return key
+
+
+def list_hooks(ctx: Context, req: Request) -> Response:
+    return Response(200, [_view(h) for h in ctx.account.webhooks.values()])
+
+
+def create_hook(ctx: Context, req: Request) -> Response:
+    body = Fields(req.body)
+    hook = ctx.account.add(
+        {
+            "id": new_uuid(),
+            "url": body.need_url("url", https_only=False),
+            "verifyTls": body.boolean("verifyTls", default=True),
+            "signingKey": _signing_key(ctx, body),
+            "suppressed": False,  # read-only: only the service pauses deliveries
+        }
+    )
+    return Response(200, _view(hook))
+
+
+def update_hook(ctx: Context, req: Request) -> Response:
+    hook = ctx.account.webhook(req.params["id"])
+    body = Fields(req.body)
+    changes: dict[str, Any] = {
+        "url": body.url("url", https_only=False),
+        "verifyTls": body.boolean("verifyTls"),
+    }
+    hook.update({k: v for k, v in changes.items() if v is not None})
+    if body.has("signingKey"):  # a new key is how a secret is reset
+        hook["signingKey"] = _signing_key(ctx, body)
+    return Response(200, _view(hook))
+
+
+def delete_hook(ctx: Context, req: Request) -> Response:
+    ctx.account.delete(req.params["id"])
+    return Response(204)
+
+
+def test_all(ctx: Context, req: Request) -> Response:
+    body = Fields(req.body)
+    url = body.need_url("url", https_only=False)
+    _signing_key(ctx, body)
+    targets = [h["url"] for h in ctx.account.webhooks.values()] or [url]
+    failed = [t for t in targets if ctx.delivery_fails(t)]
+    if failed:
+        return Response(
+            200,
+            {
+                "status": "failure",
+                "httpStatusCode": 500,
+                "errorMessage": f"{len(failed)} of {len(targets)} webhooks answered 500",
+            },
+        )
+    return Response(200, {"status": "success", "httpStatusCode": 200})
+
+
+def error_body(err: ApiError, variant: str) -> dict[str, Any]:
+    return {"message": err.message, "error": HTTPStatus(err.status).phrase, "statusCode": err.status}
+
+
+SPEC = ProviderSpec(
+    name="immuta",
+    api_root="/api/notification/webhook",
+    base_suffix="/marketplace",
+    routes=(
+        Route("GET", (), list_hooks),
+        Route("POST", (), create_hook, write=True, mutates=True),
+        Route("POST", ("test",), test_all, write=True),
+        Route("PUT", ("{id}",), update_hook, write=True, mutates=True),
+        Route("DELETE", ("{id}",), delete_hook, write=True, mutates=True),
+    ),
+    error_body=error_body,
+    forbidden_message="APPLICATION_ADMIN permission required",
+)

@@ -1,0 +1,120 @@
+"""Keeptrusts emulator (PROVIDERS.md §3): `wh_` ids, optional client secret, rotate-secret in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.sandbox.fields import Fields, catalog
+from reconciler.sandbox.state import Context, new_token, utc_now
+from reconciler.sandbox.wire import ApiError, ProviderSpec, Request, Response, Route
+
+EVENTS = catalog("keeptrusts")
+
+
+def _new_secret() -> str:
+    return new_token("whsec_", 48)
+
+
+def _public(hook: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in hook.items() if k != "secret"}
+
+
+def list_hooks(ctx: Context, req: Request) -> Response:
+    return Response(200, [_public(h) for h in ctx.account.webhooks.values()])
+
+
+def get_hook(ctx: Context, req: Request) -> Response:
+    return Response(200, _public(ctx.account.webhook(req.params["id"])))
+
+
+def create_hook(ctx: Context, req: Request) -> Response:
+    body = Fields(req.body)
+    url = body.need_url("url", https_only=True)
+    client_secret = body.need_string("secret") if body.has("secret") else None
+    hook = ctx.account.add(
+        {
+            "id": new_token("wh_", 24),
+            "name": body.string("name", nullable=True),
+            "url": url,
+            "events": body.events("events", EVENTS, min_items=0) or [],  # omitted or [] = all events
+            "enabled": body.boolean("enabled", default=True),
+            "created_at": utc_now(),
+            "secret": ctx.issue(client_secret or _new_secret()),
+        }
+    )
+    return Response(201, dict(hook))
+
+
+def update_hook(ctx: Context, req: Request) -> Response:
+    hook = ctx.account.webhook(req.params["id"])
+    body = Fields(req.body)
+    changes: dict[str, Any] = {
+        "url": body.url("url", https_only=True),
+        "events": body.events("events", EVENTS, min_items=0),
+        "enabled": body.boolean("enabled"),
+    }
+    hook.update({k: v for k, v in changes.items() if v is not None})
+    if body.has("name"):  # null clears the label
+        hook["name"] = body.string("name", nullable=True)
+    return Response(200, _public(hook))
+
+
+def delete_hook(ctx: Context, req: Request) -> Response:
+    ctx.account.delete(req.params["id"])
+    return Response(204)
+
+
+def test_hook(ctx: Context, req: Request) -> Response:
+    hook = ctx.account.webhook(req.params["id"])
+    delivery = ctx.deliver(hook["id"], hook["url"], "webhook.test")
+    result = {"delivered": delivery["status"] == "success", "status_code": delivery["response_status"]}
+    if delivery["error"]:
+        result["error"] = delivery["error"]
+    return Response(200, result)
+
+
+def rotate_secret(ctx: Context, req: Request) -> Response:
+    hook = ctx.account.webhook(req.params["id"])
+    hook["secret"] = ctx.issue(_new_secret())  # the old one stops verifying at once
+    return Response(200, {"id": hook["id"], "secret": hook["secret"]})
+
+
+def list_deliveries(ctx: Context, req: Request) -> Response:
+    hook = ctx.account.webhook(req.params["id"])
+    return Response(
+        200,
+        [
+            {
+                "id": d["id"],
+                "event": d["event"],
+                "status": d["status"],
+                "response_code": d["response_status"],
+                "attempts": d["attempts"],
+                "error": d["error"],
+                "created_at": d["created_at"],
+            }
+            for d in reversed(ctx.account.deliveries.get(hook["id"], []))
+        ],
+    )
+
+
+def error_body(err: ApiError, variant: str) -> dict[str, Any]:
+    return {"error": err.message}
+
+
+SPEC = ProviderSpec(
+    name="keeptrusts",
+    api_root="/v1/webhooks",
+    routes=(
+        Route("GET", (), list_hooks),
+        Route("POST", (), create_hook, write=True, mutates=True),
+        Route("GET", ("{id}",), get_hook),
+        Route("PUT", ("{id}",), update_hook, write=True, mutates=True),
+        Route("DELETE", ("{id}",), delete_hook, write=True, mutates=True),
+        Route("POST", ("{id}", "test"), test_hook, write=True),
+        Route("POST", ("{id}", "rotate-secret"), rotate_secret, write=True, mutates=True),
+        Route("GET", ("{id}", "deliveries"), list_deliveries),
+    ),
+    error_body=error_body,
+    forbidden_message="forbidden: token lacks scope webhooks:write",
+)

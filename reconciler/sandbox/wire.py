@@ -1,0 +1,87 @@
+"""The emulators' shared vocabulary: a parsed request, an answer, an API error, a route, a provider spec."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from reconciler.sandbox.faults import Faults
+
+if TYPE_CHECKING:
+    from reconciler.sandbox.state import Context
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    params: dict[str, str]  # path parameters, e.g. {"id": ...}
+    query: dict[str, str]  # first value of each query parameter
+    body: Any  # the decoded JSON body, or None when there was none
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: Any = None  # JSON-able; None sends an empty body
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+class ApiError(Exception):
+    """Answered in the provider's own error shape. `details` only reaches shapes that carry it."""
+
+    def __init__(
+        self, status: int, message: str, *, code: str | None = None, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.details = details
+
+
+Handler = Callable[["Context", Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: tuple[str, ...]  # path segments after the API root; "{name}" captures one segment
+    handler: Handler
+    write: bool = False  # needs a write role (403 for read-only tokens)
+    mutates: bool = False  # changes state: the commit-then-fail fault applies
+
+    def match(self, segments: tuple[str, ...]) -> dict[str, str] | None:
+        if len(segments) != len(self.pattern):
+            return None
+        params: dict[str, str] = {}
+        for want, got in zip(self.pattern, segments, strict=True):
+            if want.startswith("{"):
+                params[want[1:-1]] = got
+            elif want != got:
+                return None
+        return params
+
+
+ErrorBody = Callable[[ApiError, str], dict[str, Any]]  # (error, variant) -> JSON body
+
+
+@dataclass(frozen=True)
+class RateLimitStyle:
+    """How a provider announces limits: `X-RateLimit-*` headers, and the wait in a header or the body."""
+
+    limit: Callable[[Faults], int | None]  # requests per minute per token and account; None: no limit
+    enforced: bool  # False: headers only (InfraAudit documents the headers but no number)
+    wait_in_body: bool  # InfraAudit: `retryAfter` in the 429 body and no Retry-After header
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: str
+    api_root: str  # e.g. "/api/v1/webhooks"; everything before it is the account prefix
+    routes: tuple[Route, ...]
+    error_body: ErrorBody
+    forbidden_message: str
+    base_suffix: str = ""  # the tail of the documented base URL, e.g. Immuta's "/marketplace"
+    variants: frozenset[str] = field(default_factory=lambda: frozenset({"reference"}))
+    rate_limit: RateLimitStyle | None = None

@@ -1,0 +1,206 @@
+"""The HashiCorp Vault / OpenBao KV v2 store (SPEC §5): one record per webhook, check-and-set writes."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import hvac
+import hvac.exceptions
+import requests
+
+from reconciler.errors import SecretStoreError
+from reconciler.model import IndexEntry, SecretRecord, StoreConfig
+from reconciler.secret import REDACTED, Secret
+from reconciler.stores.codec import (
+    INDEX_NAME,
+    index_fields,
+    index_from_fields,
+    record_fields,
+    record_from_fields,
+)
+
+T = TypeVar("T")
+DEFAULT_TIMEOUT = 10.0  # seconds, for every HTTP call
+
+
+class VaultStore:
+    """A `SecretStore` on a KV v2 mount. Safe to share between threads (hvac over one requests session)."""
+
+    def __init__(self, config: StoreConfig, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if not config.address or config.token is None:
+            raise SecretStoreError(f"vault store {config.name!r}: `address` and `token` are required")
+        self.name = config.name
+        self.address = config.address.rstrip("/")
+        self.mount = config.mount.strip("/")
+        self.path = config.path.strip("/")
+        self.timeout = timeout
+        self._token: Secret = config.token
+        self._client: Any = None  # hvac.Client, made at first use
+
+    def __repr__(self) -> str:
+        return f"VaultStore(name={self.name!r}, address={self.address!r}, path={self._where(self.path)!r})"
+
+    # --- SecretStore -------------------------------------------------------------------------------------
+
+    def preflight(self) -> None:
+        path = self._path("_preflight", secrets.token_hex(8))
+        probe = secrets.token_urlsafe(24)
+        self._write(path, {"probe": probe}, "write a probe to")
+        try:
+            read_back = self._read(path, "read a probe from")
+        except SecretStoreError:
+            with contextlib.suppress(SecretStoreError):  # the read failure is the one to report
+                self._destroy(path, "delete the probe at")
+            raise
+        self._destroy(path, "delete the probe at")
+        if read_back is None or read_back.get("probe") != probe:
+            raise SecretStoreError(
+                f"vault store {self.name!r}: a probe written to {self._where(path)} did not read back"
+            )
+
+    def read(self, org: str, webhook: str) -> SecretRecord | None:
+        path = self._path(org, webhook)
+        data = self._read(path, "read")
+        if data is None:
+            return None
+        try:
+            secret = data.get("secret")
+            if not isinstance(secret, str):
+                raise ValueError("field 'secret' is missing or not a string")
+            return record_from_fields(secret, data)
+        except ValueError as exc:
+            raise SecretStoreError(
+                f"vault store {self.name!r}: the record {self._where(path)} is unreadable ({exc})"
+            ) from None
+
+    def write(self, org: str, webhook: str, record: SecretRecord) -> None:
+        data = {"secret": record.secret.reveal(), **record_fields(record)}
+        self._write(self._path(org, webhook), data, "write")
+
+    def delete(self, org: str, webhook: str) -> None:
+        self._destroy(self._path(org, webhook), "delete")
+
+    def read_index(self, org: str) -> dict[str, IndexEntry] | None:
+        data = self._read(self._path(org, INDEX_NAME), "read the index")
+        return None if data is None else index_from_fields(data)
+
+    def write_index(self, org: str, index: Mapping[str, IndexEntry]) -> None:
+        self._write(self._path(org, INDEX_NAME), index_fields(index), "write the index")
+
+    def location(self, org: str, webhook: str) -> str:
+        return f"vault {self.address} {self._where(self._path(org, webhook))}"
+
+    # --- KV v2 -------------------------------------------------------------------------------------------
+
+    def _read(self, path: str, operation: str) -> dict[str, Any] | None:
+        """The latest version's data, or None when the path is missing or its latest version deleted."""
+        try:
+            response = self._call(
+                operation,
+                path,
+                lambda kv: kv.read_secret_version(path=path, mount_point=self.mount, raise_on_deleted_version=True),
+            )
+        except _Missing:
+            return None
+        data = response.get("data", {}).get("data")
+        return data if isinstance(data, dict) else None
+
+    def _write(self, path: str, data: Mapping[str, object], operation: str) -> None:
+        """Check-and-set on the version just read, so a concurrent writer is detected, not overwritten."""
+        version = self._version(path, operation)
+        secret = data.get("secret")
+        try:
+            self._call(
+                operation,
+                path,
+                lambda kv: kv.create_or_update_secret(
+                    path=path, secret=dict(data), cas=version, mount_point=self.mount
+                ),
+                secret if isinstance(secret, str) else "",
+            )
+        except _Missing:
+            raise SecretStoreError(
+                f"vault store {self.name!r}: could not {operation} {self._where(path)}: "
+                f"not found (HTTP 404); is `{self.mount}` a KV v2 mount?"
+            ) from None
+        except _CasConflict:
+            raise SecretStoreError(
+                f"vault store {self.name!r}: could not {operation} {self._where(path)}: "
+                "another run changed the record at the same time; run again"
+            ) from None
+
+    def _destroy(self, path: str, operation: str) -> None:
+        # Metadata and every version: a soft delete would leave old secrets behind. A missing path is a 204.
+        self._call(operation, path, lambda kv: kv.delete_metadata_and_all_versions(path=path, mount_point=self.mount))
+
+    def _version(self, path: str, operation: str) -> int:
+        """The current version number (a deleted one counts), 0 when the path has never been written."""
+        try:
+            response = self._call(
+                operation,  # the caller's: a write that cannot read the current version failed as a write
+                path,
+                lambda kv: kv.read_secret_version(path=path, mount_point=self.mount, raise_on_deleted_version=False),
+            )
+        except _Missing:
+            return 0
+        version = response.get("data", {}).get("metadata", {}).get("version", 0)
+        return version if isinstance(version, int) else 0
+
+    def _call(self, operation: str, path: str, call: Callable[[Any], T], secret: str = "") -> T:
+        """Run one hvac KV v2 call; signal 404 and CAS conflicts; any other failure is a SecretStoreError."""
+        try:
+            return call(self._kv())
+        except hvac.exceptions.InvalidPath:
+            raise _Missing from None
+        except hvac.exceptions.InvalidRequest as exc:
+            if any("check-and-set" in str(error) for error in exc.errors or ()):
+                raise _CasConflict from None
+            raise self._failure(operation, path, exc, secret) from None
+        except Exception as exc:
+            raise self._failure(operation, path, exc, secret) from None
+
+    def _failure(self, operation: str, path: str, exc: Exception, secret: str) -> SecretStoreError:
+        # Never echo the token or the secret, whatever a library put in its message.
+        why = self._explain(exc).replace(self._token.reveal(), REDACTED)
+        why = why.replace(secret, REDACTED) if secret else why
+        return SecretStoreError(f"vault store {self.name!r}: could not {operation} {self._where(path)}: {why}")
+
+    def _explain(self, exc: Exception) -> str:
+        if isinstance(exc, hvac.exceptions.Forbidden):
+            return (
+                "permission denied (HTTP 403): the token is invalid or expired, or its policy does not allow this path"
+            )
+        if isinstance(exc, hvac.exceptions.Unauthorized):
+            return "the token was rejected (HTTP 401)"
+        if isinstance(exc, hvac.exceptions.VaultDown):
+            return "the server is sealed or unavailable (HTTP 503); unseal it and run again"
+        if isinstance(exc, hvac.exceptions.VaultError):
+            errors = "; ".join(str(e) for e in exc.errors or ()) or type(exc).__name__
+            return f"the server answered: {errors}"
+        if isinstance(exc, requests.exceptions.Timeout):
+            return f"no answer from {self.address} within {self.timeout:g} s"
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            return f"cannot connect to {self.address} (is the server running and reachable?)"
+        return f"{type(exc).__name__}: {exc}"
+
+    def _kv(self) -> Any:
+        if self._client is None:
+            self._client = hvac.Client(url=self.address, token=self._token.reveal(), timeout=self.timeout)
+        return self._client.secrets.kv.v2
+
+    def _path(self, *parts: str) -> str:
+        return "/".join(p for p in (self.path, *parts) if p)
+
+    def _where(self, path: str) -> str:
+        return f"{self.mount}/data/{path}"
+
+
+class _Missing(Exception):
+    """The path does not exist (HTTP 404)."""
+
+
+class _CasConflict(Exception):
+    """A check-and-set write lost against another writer."""

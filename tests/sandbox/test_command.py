@@ -1,0 +1,100 @@
+"""`reconciler sandbox` as a subprocess: five lines, a working server, a clean exit on a signal."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from reconciler.providers.capabilities import PROVIDER_NAMES
+
+# The lead wires the command into reconciler/cli.py; this drives the module's own add_parser/run.
+RUNNER = """
+import argparse, sys
+from reconciler.commands import sandbox
+parser = argparse.ArgumentParser()
+sandbox.add_parser(parser.add_subparsers())
+args = parser.parse_args(sys.argv[1:])
+sys.exit(args.func(args))
+"""
+
+
+def start(*flags: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", RUNNER, "sandbox", "--port", "0", *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def read_lines(proc: subprocess.Popen[str]) -> dict[str, str]:
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline().rstrip("\n") for _ in PROVIDER_NAMES]
+    assert [line.split(" ")[0] for line in lines] == list(PROVIDER_NAMES)
+    return dict(line.split(" ", 1) for line in lines)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_prints_five_base_urls_serves_and_exits_0(sig: signal.Signals) -> None:
+    proc = start("--token", "t0k", "--variant", "encrata=sdk", "--no-encrata-rate-limit")
+    try:
+        urls = read_lines(proc)
+        assert urls["immuta"].endswith("/immuta/marketplace")
+        assert urls["ingate"].startswith("http://127.0.0.1:")
+        r = httpx.get(urls["encrata"] + "/api/webhooks", headers={"Authorization": "Bearer t0k"})
+        assert r.status_code == 200 and r.json() == {"webhooks": []}  # the sdk variant
+        assert "x-ratelimit-limit" not in r.headers
+        r = httpx.get(urls["ingate"] + "/api/v1/webhooks", headers={"Authorization": "Bearer sandbox-token"})
+        assert r.status_code == 401
+    finally:
+        proc.send_signal(sig)
+        assert proc.wait(timeout=5) == 0
+
+
+def test_fault_flags_reach_the_server() -> None:
+    proc = start("--error-rate", "1", "--seed", "3")
+    try:
+        urls = read_lines(proc)
+        r = httpx.get(urls["keeptrusts"] + "/v1/webhooks", headers={"Authorization": "Bearer sandbox-token"})
+        assert r.status_code == 503
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=5) == 0
+
+
+@pytest.mark.parametrize(
+    "flags", [["--variant", "ingate"], ["--variant", "nope=x"], ["--variant", "infraaudit=sdk"], ["--error-rate", "2"]]
+)
+def test_bad_flags_are_usage_errors(flags: list[str]) -> None:
+    proc = start(*flags)
+    _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 2 and "usage" in err
+
+
+def test_a_busy_port_is_one_clear_error(sandbox: object) -> None:
+    import argparse
+
+    from reconciler.commands.sandbox import run
+    from reconciler.errors import ReconcilerError
+    from reconciler.sandbox import Sandbox
+
+    assert isinstance(sandbox, Sandbox)
+    args = argparse.Namespace(
+        host="127.0.0.1",
+        port=sandbox.port,
+        token="t",
+        variant=[],
+        latency_ms=0,
+        error_rate=0.0,
+        rate_limit_every=0,
+        commit_then_fail_rate=0.0,
+        drop_rate=0.0,
+        seed=0,
+        no_encrata_rate_limit=False,
+    )
+    with pytest.raises(ReconcilerError, match="cannot listen"):
+        run(args)
