@@ -200,9 +200,7 @@ class _Builder:
             self.built.stores.append(_IMPLICIT_STORE)
         return _IMPLICIT_STORE.name
 
-    def _webhooks(
-        self, doc: Document, path: Path, raw: YMap, caps: Capabilities | None
-    ) -> tuple[DesiredWebhook, ...]:
+    def _webhooks(self, doc: Document, path: Path, raw: YMap, caps: Capabilities | None) -> tuple[DesiredWebhook, ...]:
         hooks = raw.get("webhooks")
         if not isinstance(hooks, YSeq):
             return ()

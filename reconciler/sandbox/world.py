@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from reconciler.providers.capabilities import CAPABILITIES
 from reconciler.sandbox.faults import FaultDice, Faults, SlidingWindow
@@ -13,7 +13,6 @@ from reconciler.sandbox.fields import catalog
 from reconciler.sandbox.registry import SPECS, spec_for
 from reconciler.sandbox.state import Account, Context
 
-Role = Literal["admin", "readonly"]
 ROLES: frozenset[str] = frozenset({"admin", "readonly"})
 DELIVERY_STATUSES = frozenset({"success", "failed", "pending"})
 

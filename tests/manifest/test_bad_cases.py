@@ -47,10 +47,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "two documents",
         "version: 1\n---\nversion: 1\n",
-        [
-            "m.yaml:2:1: YAML syntax error: expected a single document in the stream, "
-            "but found another document"
-        ],
+        ["m.yaml:2:1: YAML syntax error: expected a single document in the stream, but found another document"],
     ),
     (
         "unknown top-level field",
@@ -131,8 +128,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ),
     (
         "literal vault token",
-        "version: 1\nsecret_stores:\n  v:\n    type: vault\n    address: https://vault.example\n"
-        "    token: s.abcdef\n",
+        "version: 1\nsecret_stores:\n  v:\n    type: vault\n    address: https://vault.example\n    token: s.abcdef\n",
         ["m.yaml:6:12: secret_stores.v: 'token' must be a reference such as ${env:NAME}, never a literal secret"],
     ),
     (
@@ -172,8 +168,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     ),
     (
         "unmanaged value",
-        "version: 1\norganizations:\n  - name: a\n    provider: ingate\n    token: ${env:TOKEN}\n"
-        "    unmanaged: warn\n",
+        "version: 1\norganizations:\n  - name: a\n    provider: ingate\n    token: ${env:TOKEN}\n    unmanaged: warn\n",
         ["m.yaml:6:16: organizations[0]: 'unmanaged' must be one of: report, ignore"],
     ),
     (

@@ -32,12 +32,10 @@ def test_every_problem_of_every_file_at_once(tmp_path: Path, monkeypatch: pytest
     ]
 
 
-def test_duplicate_organization_across_files_names_the_first(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_duplicate_organization_across_files_names_the_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "a.yaml", ACME)
-    write(tmp_path, "b.yaml", "version: 1\n" + ACME.replace("version: 1\n", "\n"))
+    write(tmp_path, "b.yaml", "# the same organization again\n" + ACME.lstrip())
     assert problems(["a.yaml", "b.yaml"]) == ["b.yaml:4:5: organization 'acme' is already defined at a.yaml:3:5"]
 
 
@@ -67,7 +65,8 @@ def test_directory_is_read_recursively_in_sorted_order(tmp_path: Path) -> None:
 
 def test_empty_directory(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    assert problems([str(tmp_path / "empty")]) == [f"{tmp_path / 'empty'}:1:1: no *.yaml or *.yml files in this directory"]
+    empty = str(tmp_path / "empty")
+    assert problems([empty]) == [f"{empty}:1:1: no *.yaml or *.yml files in this directory"]
 
 
 def test_digest_depends_on_content_not_place(tmp_path: Path) -> None:
@@ -129,8 +128,8 @@ def test_missing_and_empty_environment_variables(tmp_path: Path, monkeypatch: py
         """,
     )
     assert problems(["m.yaml"], {"EMPTY": ""}) == [
-        "m.yaml:4:12: organizations[0].token: environment variable 'EMPTY' is empty",
-        "m.yaml:7:14: organizations[0].webhooks[0].url: environment variable 'HOOK_URL' is not set",
+        "m.yaml:5:12: organizations[0].token: environment variable 'EMPTY' is empty",
+        "m.yaml:8:14: organizations[0].webhooks[0].url: environment variable 'HOOK_URL' is not set",
     ]
 
 
@@ -155,7 +154,8 @@ def test_yaml11_booleans_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_quoted_yes_is_text(tmp_path: Path) -> None:
-    path = write(tmp_path, "m.yaml", ACME + '    webhooks:\n      - {name: h, url: "https://h.example/", description: "yes"}\n')
+    hooks = '    webhooks:\n      - {name: h, url: "https://h.example/", description: "yes"}\n'
+    path = write(tmp_path, "m.yaml", ACME + hooks)
     assert load_manifests([path], ENV).org("acme").webhooks[0].description == "yes"
 
 

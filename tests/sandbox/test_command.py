@@ -11,20 +11,10 @@ import pytest
 
 from reconciler.providers.capabilities import PROVIDER_NAMES
 
-# The lead wires the command into reconciler/cli.py; this drives the module's own add_parser/run.
-RUNNER = """
-import argparse, sys
-from reconciler.commands import sandbox
-parser = argparse.ArgumentParser()
-sandbox.add_parser(parser.add_subparsers())
-args = parser.parse_args(sys.argv[1:])
-sys.exit(args.func(args))
-"""
-
 
 def start(*flags: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", RUNNER, "sandbox", "--port", "0", *flags],
+        [sys.executable, "-m", "reconciler", "sandbox", "--port", "0", *flags],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

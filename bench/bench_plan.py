@@ -1,0 +1,152 @@
+"""Plan and apply at scale against the sandbox with injected latency; prints figures, asserts nothing.
+
+Targets (issue 7): a no-op plan sends one request per org and takes at most 2x the latency floor
+(orgs / parallelism x latency) plus interpreter start-up; planning CPU < 0.1 s per 1,000 webhooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from reconciler.engine import Session, plan_orgs  # noqa: E402
+from reconciler.manifest import load_manifests  # noqa: E402
+from reconciler.model import IndexEntry, StoreConfig  # noqa: E402
+from reconciler.planner import plan_org  # noqa: E402
+from reconciler.sandbox import Faults, Sandbox  # noqa: E402
+from reconciler.secret import Secret  # noqa: E402
+from reconciler.stores.vault import VaultStore  # noqa: E402
+from tests.fixtures.vault_server import start_openbao  # noqa: E402
+
+TOKEN = "sandbox-token"
+PROVIDERS = ("ingate", "infraaudit")  # Encrata's documented 30 requests/minute would measure the limit
+
+
+def manifest(sandbox: Sandbox, orgs: int, hooks: int, prefix: str) -> dict[str, object]:
+    entries = []
+    for i in range(orgs):
+        provider = PROVIDERS[i % len(PROVIDERS)]
+        name = f"{prefix}{i:04d}"
+        entries.append({
+            "name": name, "provider": provider, "base_url": sandbox.base_url(provider, account=name),
+            "token": "${env:BENCH_TOKEN}", "secret_store": "vault",
+            "webhooks": [{"name": f"hook-{j:03d}", "url": f"https://hooks.bench.example/{name}/{j}",
+                          "events": ["drift.detected"] if provider == "infraaudit" else ["key.create"]}
+                         for j in range(hooks)],
+        })
+    return {"version": 1,
+            "secret_stores": {"vault": {"type": "vault", "address": "${env:VAULT_ADDR}",
+                                        "token": "${env:VAULT_TOKEN}", "path": "bench"}},
+            "organizations": entries}
+
+
+def populate(sandbox: Sandbox, doc: dict[str, object], store: VaultStore) -> None:
+    """Create every declared webhook straight through the API (no latency yet) and index it."""
+    orgs = doc["organizations"]
+    assert isinstance(orgs, list)
+    client = httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+
+    def one(org: dict[str, object]) -> None:
+        index = {}
+        hooks = org["webhooks"]
+        assert isinstance(hooks, list)
+        for hook in hooks:
+            body = {"url": hook["url"], "events": hook["events"]}
+            if org["provider"] == "infraaudit":
+                body["name"] = hook["name"]
+            reply = client.post(f"{org['base_url']}/api/v1/webhooks", json=body)
+            reply.raise_for_status()
+            index[hook["name"]] = IndexEntry(reply.json()["id"])
+        store.write_index(str(org["name"]), index)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, orgs))
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    code = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, check=False).returncode
+    return time.perf_counter() - start, code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--orgs", type=int, default=200)
+    parser.add_argument("--webhooks", type=int, default=50)
+    parser.add_argument("--latency-ms", type=int, default=20)
+    parser.add_argument("--parallelism", type=int, default=8)
+    parser.add_argument("--creates", type=int, default=1000)
+    args = parser.parse_args()
+
+    vault = start_openbao()
+    sandbox = Sandbox(port=0, token=TOKEN).start()
+    sandbox.set_faults(Faults(encrata_rate_limit=None))
+    env = {**os.environ, "BENCH_TOKEN": TOKEN, "VAULT_ADDR": vault.address, "VAULT_TOKEN": vault.root_token}
+    os.environ.update(env)
+    store = VaultStore(StoreConfig("vault", "vault", address=vault.address, token=Secret(vault.root_token),
+                                   path="bench"))
+    try:
+        with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
+            doc = manifest(sandbox, args.orgs, args.webhooks, "org")
+            path = Path(tmp) / "bench.yaml"
+            path.write_text(yaml.safe_dump(doc, sort_keys=False))
+            total = args.orgs * args.webhooks
+            print(f"setup: {args.orgs} orgs x {args.webhooks} webhooks = {total} webhooks, "
+                  f"{path.stat().st_size // 1024} KiB of YAML")
+            populate(sandbox, doc, store)
+
+            py = [sys.executable, "-m", "reconciler"]
+            startup, _ = timed([*py, "--version"], env)
+            sandbox.set_faults(Faults(latency_ms=args.latency_ms, encrata_rate_limit=None))
+            sandbox.clear_requests()
+            wall, code = timed([*py, "plan", str(path), "--detailed-exitcode",
+                                "--parallelism", str(args.parallelism)], env)
+            requests = len(sandbox.requests)
+            floor = args.orgs / args.parallelism * args.latency_ms / 1000
+            print(f"no-op plan: exit {code}, {requests} requests for {args.orgs} orgs, wall {wall:.2f} s")
+            print(f"  latency floor {floor:.2f} s (orgs / parallelism x {args.latency_ms} ms), interpreter "
+                  f"start-up {startup:.2f} s, ratio (wall - start-up) / floor = {(wall - startup) / floor:.2f}")
+
+            cpu = time.process_time()
+            manifest_obj = load_manifests([str(path)])
+            load_cpu = time.process_time() - cpu
+            sandbox.set_faults(Faults(encrata_rate_limit=None))
+            session = Session(manifest_obj, read_only=True)
+            _, states = plan_orgs(session, manifest_obj.organizations)
+            cpu = time.process_time()
+            for state in states.values():
+                plan_org(state.org, state.caps, state.live, state.index)
+            plan_cpu = time.process_time() - cpu
+            print(f"planning CPU: {plan_cpu / total * 1000:.4f} s per 1,000 webhooks (diff only); "
+                  f"manifest load + validation {load_cpu / total * 1000:.4f} s per 1,000 webhooks")
+
+            orgs = max(1, args.creates // args.webhooks)
+            create_doc = manifest(sandbox, orgs, args.webhooks, "new")
+            create_path = Path(tmp) / "creates.yaml"
+            create_path.write_text(yaml.safe_dump(create_doc, sort_keys=False))
+            sandbox.set_faults(Faults(latency_ms=args.latency_ms, encrata_rate_limit=None))
+            sandbox.clear_requests()
+            wall, code = timed([*py, "apply", str(create_path), "--auto-approve",
+                                "--parallelism", str(args.parallelism)], env)
+            print(f"apply of {orgs * args.webhooks} creates ({orgs} orgs): exit {code}, "
+                  f"{len(sandbox.requests)} requests, wall {wall:.2f} s")
+    finally:
+        sandbox.stop()
+        vault.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
