@@ -47,9 +47,9 @@ def load_manifests(paths: Sequence[str], environ: Mapping[str, str] | None = Non
         paths=tuple(paths),
         files=tuple(doc.file for doc in docs),
         digest=digest,
-        stores=tuple(built.stores),
+        stores=built.stores,
         policy=built.policy,
-        organizations=tuple(built.organizations),
+        organizations=built.organizations,
     )
 
 

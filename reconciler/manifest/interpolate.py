@@ -60,8 +60,6 @@ def _substitute(doc: Document, path: Path, text: str, environ: Mapping[str, str]
     result = _TOKEN.sub(replace, text)
     if names:
         doc.refs[path] = tuple(names)
-        if _TOKEN.fullmatch(text) and len(names) == 1:
-            doc.whole_refs.add(path)
     if failed:
         doc.broken.add(path)
     return result

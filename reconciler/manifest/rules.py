@@ -7,7 +7,7 @@ Each check reads only values that passed the schema (`Document.ok`), so one prob
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import Problem
@@ -24,17 +24,18 @@ _DAYS_PER_UNIT = {"d": 1, "w": 7}
 _IMPLICIT_STORE = StoreConfig(name="default", type="keyring")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Built:
-    """What the manifests declare; only used when `problems` is empty."""
+    """What the manifests declare; only meaningful when `problems` is empty."""
 
-    stores: list[StoreConfig] = field(default_factory=list)
-    policy: Policy | None = None
-    organizations: list[Organization] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    stores: tuple[StoreConfig, ...]
+    policy: Policy | None
+    organizations: tuple[Organization, ...]
+    problems: tuple[Problem, ...]
 
 
 def build(docs: list[Document]) -> Built:
+    """Stores and the policy first, from every file, so an organization may use a later file's store."""
     builder = _Builder()
     for doc in docs:
         builder.stores(doc)
@@ -42,7 +43,7 @@ def build(docs: list[Document]) -> Built:
         builder.policy(doc)
     for doc in docs:
         builder.organizations(doc)
-    return builder.built
+    return Built(tuple(builder.stores_), builder.policy_, tuple(builder.organizations_), tuple(builder.problems))
 
 
 def _location(doc: Document, path: Path) -> Location:
@@ -70,14 +71,17 @@ def _url_problem(doc: Document, path: Path, url: str) -> Problem | None:
 
 class _Builder:
     def __init__(self) -> None:
-        self.built = Built()
+        self.stores_: list[StoreConfig] = []
+        self.policy_: Policy | None = None
+        self.organizations_: list[Organization] = []
+        self.problems: list[Problem] = []
         self.store_sites: dict[str, str] = {}  # name -> where first defined
         self.policy_site: str | None = None
         self.org_sites: dict[str, str] = {}
 
     def _problem(self, problem: Problem | None) -> None:
         if problem is not None:
-            self.built.problems.append(problem)
+            self.problems.append(problem)
 
     def stores(self, doc: Document) -> None:
         stores = doc.data.get("secret_stores")
@@ -94,10 +98,10 @@ class _Builder:
                 continue
             if spec["type"] == "keyring":
                 service = spec.get("service", "webhook-reconciler")
-                self.built.stores.append(StoreConfig(name, "keyring", service=service))
+                self.stores_.append(StoreConfig(name, "keyring", service=service))
                 continue
             self._problem(_url_problem(doc, (*path, "address"), spec["address"]))
-            token = _secret(doc, (*path, "token"), self.built.problems)
+            token = _secret(doc, (*path, "token"), self.problems)
             store = StoreConfig(
                 name,
                 "vault",
@@ -106,7 +110,7 @@ class _Builder:
                 mount=spec.get("mount", "secret"),
                 path=spec.get("path", "webhooks"),
             )
-            self.built.stores.append(store)
+            self.stores_.append(store)
 
     def policy(self, doc: Document) -> None:
         if "policy" not in doc.data:
@@ -119,7 +123,7 @@ class _Builder:
         spec = doc.data["policy"]
         if doc.ok(("policy",)):
             hosts = spec.get("allowed_hosts")
-            self.built.policy = Policy(
+            self.policy_ = Policy(
                 allowed_hosts=None if hosts is None else tuple(hosts),
                 allow_http=spec.get("allow_http", False),
                 allow_private_addresses=spec.get("allow_private_addresses", False),
@@ -133,7 +137,7 @@ class _Builder:
             if isinstance(raw, YMap):
                 org = self._organization(doc, ("organizations", index), raw)
                 if org is not None:
-                    self.built.organizations.append(org)
+                    self.organizations_.append(org)
 
     def _organization(self, doc: Document, path: Path, raw: YMap) -> Organization | None:
         name = raw.get("name") if doc.ok((*path, "name")) else None
@@ -148,7 +152,7 @@ class _Builder:
         base_url = self._base_url(doc, path, raw, caps)
         token = None
         if "token" in raw and doc.ok((*path, "token")):
-            token = _secret(doc, (*path, "token"), self.built.problems)
+            token = _secret(doc, (*path, "token"), self.problems)
         store = self._store_of(doc, path, raw)
         webhooks = self._webhooks(doc, path, raw, caps)
         if name is None or caps is None or base_url is None or token is None or store is None:
@@ -196,8 +200,8 @@ class _Builder:
             return None
         if defined:
             return defined[0]
-        if _IMPLICIT_STORE not in self.built.stores:
-            self.built.stores.append(_IMPLICIT_STORE)
+        if _IMPLICIT_STORE not in self.stores_:
+            self.stores_.append(_IMPLICIT_STORE)
         return _IMPLICIT_STORE.name
 
     def _webhooks(self, doc: Document, path: Path, raw: YMap, caps: Capabilities | None) -> tuple[DesiredWebhook, ...]:
@@ -282,7 +286,7 @@ class _Builder:
             return None
         if caps is not None and caps.https_only and url.lower().startswith("http://"):
             self._problem(doc.problem(url_path, f"'url' must use https://: {caps.name} only delivers to HTTPS"))
-        policy = self.built.policy
+        policy = self.policy_
         if policy is not None:
             for message in policy_violations(url, policy, masked=url_path in doc.refs):
                 self._problem(doc.problem(url_path, message))

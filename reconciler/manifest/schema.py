@@ -15,7 +15,8 @@ from jsonschema import Draft202012Validator, ValidationError, validators  # type
 from reconciler.errors import Problem
 from reconciler.manifest.yamlload import Document, Path
 
-MANIFEST_SCHEMA_PATH = FilePath(__file__).resolve().parents[2] / "schemas" / "manifest.schema.json"
+# reconciler/schemas links to the top-level schemas/ (SPEC layout) and is shipped as package data.
+MANIFEST_SCHEMA_PATH = FilePath(__file__).parents[1] / "schemas" / "manifest.schema.json"
 
 _TYPE_NAMES = {
     "string": "text",

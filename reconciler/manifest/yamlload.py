@@ -30,6 +30,9 @@ _TAG = "tag:yaml.org,2002:"
 # YAML 1.1 reads these as booleans (PyYAML all but y/n, other tools all of them): refuse them unquoted.
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
+# Far beyond a real manifest (200 orgs x 50 webhooks is 150,000 values), far below an alias bomb.
+_MAX_VALUES = 1_000_000
+_MAX_DEPTH = 100
 
 
 class YMap(dict[str, Any]):
@@ -61,7 +64,6 @@ class Document:
     data: YMap
     mark: Mark
     refs: dict[Path, tuple[str, ...]] = field(default_factory=dict)  # path -> env names it used
-    whole_refs: set[Path] = field(default_factory=set)  # values that are exactly one ${env:NAME}
     broken: set[Path] = field(default_factory=set)  # values with a problem already reported
     invalid: set[Path] = field(default_factory=set)  # broken or schema-invalid values and their ancestors
 
@@ -158,10 +160,17 @@ def parse(file: str, text: str) -> tuple[Document | None, list[Problem]]:
         line, col = _mark(root)
         return None, [Problem(file, line, col, f"the top level must be a mapping (version: 1, ...), not {what}")]
     converter = _Converter(file)
-    with _gc_paused():
-        data = converter.mapping(root, ())
+    try:
+        with _gc_paused():
+            data = converter.mapping(root, ())
+    except _TooLarge as exc:
+        return None, [Problem(file, 1, 1, str(exc))]
     doc = Document(file, data, _mark(root), broken=converter.broken)
     return doc, converter.problems
+
+
+class _TooLarge(Exception):
+    """Aliases expand beyond reason: a recursive alias, or an alias bomb from an untrusted change."""
 
 
 class _Converter:
@@ -171,6 +180,7 @@ class _Converter:
         self.file = file
         self.problems: list[Problem] = []
         self.broken: set[Path] = set()
+        self.budget = _MAX_VALUES
 
     def _problem(self, node: Node, path: Path, message: str) -> None:
         line, col = _mark(node)
@@ -178,6 +188,10 @@ class _Converter:
         self.problems.append(Problem(self.file, line, col, f"{where}: {message}" if where else message))
 
     def value(self, node: Node, path: Path) -> Any:
+        # Each use of an alias is converted anew (values are mutated later, per place), so count them.
+        self.budget -= 1
+        if self.budget < 0 or len(path) > _MAX_DEPTH:
+            raise _TooLarge(f"the document expands to more than {_MAX_VALUES} values or {_MAX_DEPTH} levels")
         if isinstance(node, MappingNode):
             return self.mapping(node, path)
         if isinstance(node, SequenceNode):

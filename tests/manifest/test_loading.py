@@ -200,3 +200,18 @@ def test_not_utf8(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.yaml").write_bytes(b"version: 1\n# caf\xe9\n")
     assert problems(["m.yaml"]) == ["m.yaml:2:6: not valid UTF-8 text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\nx: &a [1, *a]\n",
+        "version: 1\n"
+        + "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9)).replace("*l0", "x"),
+    ],
+    ids=["recursive alias", "alias bomb"],
+)
+def test_alias_expansion_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "m.yaml", text)
+    assert problems(["m.yaml"]) == ["m.yaml:1:1: the document expands to more than 1000000 values or 100 levels"]

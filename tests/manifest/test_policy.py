@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.errors import ManifestError
 from reconciler.manifest import load_manifests, mask_url
 from reconciler.manifest.urls import is_private_host
-from tests.manifest.util import ENV, problems, write
+from tests.manifest.util import ENV, write
 
 MANIFEST = """\
 version: 1
@@ -27,11 +28,12 @@ HTTP = "'url' uses http://, which the policy refuses (allow_http is false)"
 
 
 def _problems(tmp_path: Path, policy: str, url: str, environ: dict[str, str] = ENV) -> list[str]:
+    """The problems with the webhook URL, without their common location prefix; [] when it loads."""
     write(tmp_path, "m.yaml", MANIFEST.format(policy=policy, url=url))
     try:
         load_manifests(["m.yaml"], environ)
-    except Exception:
-        return [line.removeprefix(URL_AT) for line in problems(["m.yaml"], environ)]
+    except ManifestError as error:
+        return [str(problem).removeprefix(URL_AT) for problem in error.problems]
     return []
 
 
