@@ -17,9 +17,12 @@ from reconciler.errors import ProviderError, ReconcilerError, SecretStoreError
 from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretRecord
 from reconciler.plan import Change, Plan
 from reconciler.planner import field_changes
+from reconciler.rotation import SECRET_FIELD
 from reconciler.secret import Secret
 
 log = logging.getLogger("reconciler.apply")
+
+CREATE_ATTEMPTS = 3  # creates of one webhook whose outcome was unknown, each after a re-list
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Outcome:
 @dataclass(frozen=True)
 class ApplyReport:
     outcomes: tuple[Outcome, ...]
+    interrupted: bool = False  # Ctrl-C or SIGTERM: running changes finished, the rest were not started
 
     @property
     def applied(self) -> tuple[Outcome, ...]:
@@ -48,9 +52,25 @@ def now() -> str:
 
 
 def apply_plan(session: Session, plan: Plan, states: dict[str, OrgState]) -> ApplyReport:
-    work = [(o, states[o.org]) for o in plan.orgs if o.changes and o.org in states]
-    results = parallel_map(lambda pair: OrgApplier(session, pair[1]).run(pair[0].changes), work, session.parallelism)
-    return ApplyReport(tuple(o for outcomes in results for o in outcomes))
+    work = [(o.changes, OrgApplier(session, states[o.org])) for o in plan.orgs if o.changes and o.org in states]
+    interrupted = False
+    try:
+        parallel_map(lambda pair: pair[1].run(pair[0]), work, session.parallelism, stop=session.interrupted)
+    except KeyboardInterrupt:
+        interrupted = True  # parallel_map let every running org finish its current change first
+    outcomes: list[Outcome] = []
+    for changes, applier in work:
+        outcomes += applier.outcomes
+        outcomes += [not_started(c) for c in changes[len(applier.outcomes) :]]
+    return ApplyReport(tuple(outcomes), interrupted)
+
+
+def not_started(change: Change) -> Outcome:
+    return Outcome(change, False, "not attempted: interrupted", held_back=True)
+
+
+def sets_secret(change: Change) -> bool:
+    return change.action in ("create", "replace") or any(f.field == SECRET_FIELD for f in change.fields)
 
 
 class OrgApplier:
@@ -62,22 +82,72 @@ class OrgApplier:
         self.provider = session.provider(state.org)
         self.store = session.store(state.org)
         self.index = dict(state.index)
+        self.outcomes: list[Outcome] = []  # filled as changes finish, so an interrupted run still reports
+        self.unsure: set[str] = set()  # webhooks whose create may have happened unseen
 
     def run(self, changes: tuple[Change, ...]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
+        try:
+            marked = self.mark_pending(changes)
+        except ReconcilerError as exc:
+            self.outcomes = [Outcome(c, False, f"not attempted: {exc}") for c in changes]
+            return self.outcomes
         failed = False
+        settled: set[str] = set()  # marks to take back: the change never reached the provider
         for change in changes:
+            if self.session.interrupted.is_set():
+                settled.add(change.webhook)
+                self.outcomes.append(not_started(change))
+                continue
             if change.action == "delete" and failed:
-                outcomes.append(
+                self.outcomes.append(
                     Outcome(change, False, "held back: an earlier change of this org failed", held_back=True)
                 )
                 continue
             try:
-                outcomes.append(Outcome(change, True, self.execute(change)))
+                self.outcomes.append(Outcome(change, True, self.execute(change)))
             except ReconcilerError as exc:
                 failed = True
-                outcomes.append(Outcome(change, False, str(exc)))
-        return outcomes
+                if change.action == "create" and change.webhook not in self.unsure:
+                    settled.add(change.webhook)
+                self.outcomes.append(Outcome(change, False, str(exc)))
+        self.unmark({name: entry for name, entry in marked.items() if name in settled})
+        return self.outcomes
+
+    def mark_pending(self, changes: tuple[Change, ...]) -> dict[str, IndexEntry | None]:
+        """Mark every webhook whose secret this run sets as pending in the index, in one write, before
+        anything is sent. If the run is killed between a provider's answer and the store write, the next
+        plan sees the mark and sets a new secret rather than trust one nobody stored. Returns what the
+        marked entries were before."""
+        before: dict[str, IndexEntry | None] = {}
+        for change in changes:
+            if sets_secret(change) and change.desired is not None:
+                old = self.index.get(change.webhook)
+                before[change.webhook] = old
+                protect = old.protect if old is not None else change.desired.protect
+                self.index[change.webhook] = IndexEntry(change.webhook_id or "", protect, pending=True)
+        if before:
+            self.session.preflight(self.org)  # the store must be proven before the first write to it
+            self.store.write_index(self.org.name, self.index)
+        return before
+
+    def unmark(self, restore: dict[str, IndexEntry | None]) -> None:
+        """Take back the marks of changes that never reached the provider. A mark left behind only costs a
+        needless new secret, so a failure here is logged, not raised."""
+        changed = False
+        for name, old in restore.items():
+            if not (current := self.index.get(name)) or not current.pending:
+                continue  # the change finished after all (e.g. a create that failed after its secret was kept)
+            changed = True
+            if old is None:
+                del self.index[name]
+            else:
+                self.index[name] = old
+        if not changed:
+            return
+        try:
+            self.store.write_index(self.org.name, self.index)
+        except ReconcilerError as exc:
+            log.warning("%s: could not clear pending marks in the index: %s", self.org.name, exc)
 
     def execute(self, change: Change) -> str:
         if change.action == "create":
@@ -89,6 +159,9 @@ class OrgApplier:
         if change.action == "delete":
             assert change.webhook_id is not None
             return self.delete(change.webhook_id)
+        if change.action == "replace":  # a due rotation where the API cannot rotate in place
+            assert change.desired is not None and change.live is not None
+            return self.recreate(change.desired, change.live, change.renamed_from)
         raise ReconcilerError(f"unsupported action {change.action}")
 
     # -- create ---------------------------------------------------------------------------------
@@ -101,13 +174,11 @@ class OrgApplier:
             supplied = Secret.generate()
             self.store.write(self.org.name, hook.name, self.record(hook, supplied, webhook_id=""))
         try:
-            live, secret = self.provider.create(hook, supplied)
-        except ProviderError as exc:
-            if not exc.outcome_unknown:
-                if supplied is not None:
-                    self.store.delete(self.org.name, hook.name)
-                raise
-            live, secret = self.recover_unknown_create(hook, supplied)
+            live, secret = self.create_once(hook, supplied)
+        except ProviderError:
+            if supplied is not None and hook.name not in self.unsure:
+                self.store.delete(self.org.name, hook.name)
+            raise
         self.keep_secret(hook, live, secret)
         if field_changes(hook, live, self.caps):
             # Some APIs ignore fields on create (a paused webhook on Ingate, Encrata): set them now,
@@ -115,21 +186,37 @@ class OrgApplier:
             self.provider.update(live, hook)
         return f"created {live.id}; secret stored in {self.store.location(self.org.name, hook.name)}"
 
-    def recover_unknown_create(self, hook: DesiredWebhook, supplied: Secret | None) -> tuple[LiveWebhook, Secret]:
-        """The create may or may not have happened: re-list before deciding, never blindly repeat."""
+    def create_once(self, hook: DesiredWebhook, supplied: Secret | None) -> tuple[LiveWebhook, Secret]:
+        """Create exactly one webhook. When a create's outcome is unknown (a 5xx or a lost connection after
+        sending), re-list before deciding: never blindly repeat. An orphan whose secret we never saw is
+        rotated in place where the API can, otherwise deleted before the next try."""
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            try:
+                return self.provider.create(hook, supplied)
+            except ProviderError as exc:
+                if not exc.outcome_unknown:
+                    raise
+                self.unsure.add(hook.name)
+                if attempt == CREATE_ATTEMPTS:
+                    raise
+            orphan = self.find_orphan(hook)
+            if orphan is None:
+                continue  # it did not happen: trying again cannot duplicate it
+            where = f"{self.org.name}/{hook.name}: create outcome was unknown"
+            if supplied is not None:
+                log.warning("%s; it happened, with the secret sent", where)
+                return orphan, supplied  # we sent the secret ourselves, so it is known
+            if self.caps.rotate_in_place:
+                log.warning("%s; rotating the orphan's secret", where)
+                return orphan, self.provider.rotate(orphan, None)
+            log.warning("%s; deleting the orphan to create again", where)
+            self.provider.delete(orphan.id)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def find_orphan(self, hook: DesiredWebhook) -> LiveWebhook | None:
         known = {w.id for w in self.state.live}
         fresh = [w for w in self.provider.list() if w.id not in known and self.same_webhook(w, hook)]
-        if not fresh:
-            return self.provider.create(hook, supplied)
-        orphan = fresh[0]
-        if supplied is not None:
-            return orphan, supplied  # we sent the secret ourselves, so it is known
-        if self.caps.rotate_in_place:
-            log.warning("%s/%s: create outcome was unknown; rotating the orphan's secret", self.org.name, hook.name)
-            return orphan, self.provider.rotate(orphan, None)
-        log.warning("%s/%s: create outcome was unknown; re-creating the orphan", self.org.name, hook.name)
-        self.provider.delete(orphan.id)
-        return self.provider.create(hook, None)
+        return fresh[0] if fresh else None
 
     def same_webhook(self, live: LiveWebhook, hook: DesiredWebhook) -> bool:
         if self.caps.label_field and live.label is not None:
@@ -170,7 +257,8 @@ class OrgApplier:
     # -- update ---------------------------------------------------------------------------------
 
     def update(self, change: Change, hook: DesiredWebhook, live: LiveWebhook) -> str:
-        if any(f.field != "protect" for f in change.fields):
+        # `protect` lives in the store only; `secret` is a due rotation, done below once the record moved.
+        if any(f.field not in ("protect", SECRET_FIELD) for f in change.fields):
             live = self.provider.update(live, hook)
         old_name = change.renamed_from or hook.name
         record = self.store.read(self.org.name, old_name)
@@ -181,10 +269,81 @@ class OrgApplier:
         self.index.pop(old_name, None)
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
         self.store.write_index(self.org.name, self.index)
+        message = f"updated {live.id}"
         if old_name != hook.name:
             self.store.delete(self.org.name, old_name)
-            return f"renamed from {old_name}; secret moved to {self.store.location(self.org.name, hook.name)}"
-        return f"updated {live.id}"
+            message = f"renamed from {old_name}; secret moved to {self.store.location(self.org.name, hook.name)}"
+        if any(f.field == SECRET_FIELD for f in change.fields):
+            message += "; " + self.rotate(hook, live)
+        return message
+
+    # -- rotate ---------------------------------------------------------------------------------
+
+    def rotate(self, hook: DesiredWebhook, live: LiveWebhook) -> str:
+        """A new secret in place (Keeptrusts `rotate-secret`, Immuta's `signingKey`): same id, new secret stored."""
+        self.session.preflight(self.org)
+        old = self.store.read(self.org.name, hook.name)
+        stamp = now()
+        created = old.created_at if old is not None and old.webhook_id == live.id else stamp
+        where = self.store.location(self.org.name, hook.name)
+
+        def record(secret: Secret) -> SecretRecord:
+            return SecretRecord(secret, live.id, self.org.provider, live.url, created, stamp, hook.protect)
+
+        if self.caps.client_secret == "required":
+            # Secret first: the new secret is stored before the provider starts using it.
+            new = Secret.generate()
+            self.store.write(self.org.name, hook.name, record(new))
+            try:
+                self.provider.rotate(live, new)
+            except ProviderError as exc:
+                if exc.outcome_unknown:
+                    # Sending the same key again is harmless, so the stored new key is the one to keep.
+                    raise ProviderError(
+                        f"{exc}; the provider may or may not use the new secret, which is stored in {where}: "
+                        "run rotate again to be sure",
+                        exc.status,
+                    ) from None
+                self.restore(hook.name, old)
+                raise ProviderError(f"{exc}; the secret was not rotated, the old one is kept", exc.status) from None
+        else:
+            self.store_rotated(hook.name, record(self.provider.rotate(live, None)))
+        self.index[hook.name] = IndexEntry(live.id, hook.protect)
+        self.store.write_index(self.org.name, self.index)
+        return f"secret rotated in place (id {live.id}); stored in {where}"
+
+    def restore(self, name: str, old: SecretRecord | None) -> None:
+        """Put back the record a failed rotation replaced; if even that fails, keep it where only the user reads it."""
+        try:
+            if old is None:
+                self.store.delete(self.org.name, name)
+            else:
+                self.store.write(self.org.name, name, old)
+        except SecretStoreError as exc:
+            if old is None:
+                raise
+            path = recovery.keep(self.org.name, name, old)
+            raise SecretStoreError(
+                f"{exc}; the secret still in force was saved to {path} (mode 0600); the next apply stores it"
+            ) from None
+
+    def recreate(self, hook: DesiredWebhook, live: LiveWebhook, renamed_from: str | None = None) -> str:
+        """A new secret where the API cannot rotate in place: a new webhook (new id), then the old one goes."""
+        try:
+            created = self.create(hook)
+        except ProviderError as exc:
+            if exc.status != 409:
+                raise
+            # The API refuses two webhooks with one URL (Encrata): the old one has to go first.
+            self.provider.delete(live.id)
+            created = self.create(hook)
+        else:
+            self.provider.delete(live.id)
+        if renamed_from and renamed_from != hook.name:
+            self.store.delete(self.org.name, renamed_from)
+            self.index.pop(renamed_from, None)
+            self.store.write_index(self.org.name, self.index)
+        return f"re-created with a new secret, old webhook {live.id} deleted; {created}"
 
     # -- delete ---------------------------------------------------------------------------------
 
@@ -203,6 +362,11 @@ def flush_recovery(session: Session, org: Organization) -> list[str]:
     stored = []
     for path, webhook, record in recovery.pending(org.name):
         store = session.store(org)
+        current = store.read(org.name, webhook)
+        if current is not None and current.webhook_id != record.webhook_id and _set_at(current) > _set_at(record):
+            # A later run already stored a newer secret under this name: never overwrite it; keep the file.
+            stored.append(f"{org.name}/{webhook}: a newer secret is stored; the recovered one stays in {path}")
+            continue
         store.write(org.name, webhook, record)
         index = store.read_index(org.name) or {}
         index[webhook] = IndexEntry(record.webhook_id, record.protect)
@@ -210,3 +374,8 @@ def flush_recovery(session: Session, org: Organization) -> list[str]:
         path.unlink()
         stored.append(f"{org.name}/{webhook}: recovered secret stored in {store.location(org.name, webhook)}")
     return stored
+
+
+def _set_at(record: SecretRecord) -> str:
+    """When a record's secret was set; ISO-8601 UTC stamps compare as strings."""
+    return record.rotated_at or record.created_at

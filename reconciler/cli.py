@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 
 from reconciler import __version__, output
-from reconciler.errors import ReconcilerError
+from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.redact import ScrubFilter, scrub
 
 COMMANDS = ("validate", "plan", "apply", "drift", "import_", "rotate", "test", "sandbox")
@@ -57,9 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.debug)
     output.configure(quiet=args.quiet)
+    previous = terminate_as_interrupt()
     try:
         code: int = args.func(args)
         return code
+    except ManifestError as exc:
+        for problem in exc.problems:
+            output.error(str(problem))
+        output.error(f"error: {len(exc.problems)} problem(s) in the manifests; nothing was sent to any API")
+        return exc.exit_code
     except ReconcilerError as exc:
         if args.debug:
             output.error(scrub(traceback.format_exc()))
@@ -73,3 +81,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             output.error(scrub(traceback.format_exc()))
         output.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        if "reconciler.providers" in sys.modules:  # one run, one set of connections and rate limiters
+            sys.modules["reconciler.providers"].close_all()
+
+
+def terminate_as_interrupt() -> signal._HANDLER:
+    """A pipeline cancels a job with SIGTERM: stop as cleanly as on Ctrl-C (exit 130). Returns the handler
+    to restore; None when not on the main thread, where no handler can be set."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)

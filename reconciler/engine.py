@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from reconciler.errors import ReconcilerError
-from reconciler.model import IndexEntry, LiveWebhook, Manifest, Organization
+from reconciler.model import IndexEntry, LiveWebhook, Manifest, Organization, SecretAge
 from reconciler.plan import OrgPlan, Plan
 from reconciler.planner import plan_org
 from reconciler.providers.base import Provider
 from reconciler.providers.capabilities import CAPABILITIES, Capabilities
+from reconciler.rotation import secrets_due
 from reconciler.stores.base import SecretStore
 
 T = TypeVar("T")
@@ -22,12 +23,28 @@ R = TypeVar("R")
 DEFAULT_PARALLELISM = 8
 
 
-def parallel_map(fn: Callable[[T], R], items: Sequence[T], parallelism: int) -> list[R]:
-    """fn over items on a thread pool, results in input order."""
-    if len(items) <= 1 or parallelism <= 1:
-        return [fn(item) for item in items]
-    with ThreadPoolExecutor(max_workers=min(parallelism, len(items))) as pool:
-        return list(pool.map(fn, items))
+def parallel_map(
+    fn: Callable[[T], R], items: Sequence[T], parallelism: int, *, stop: threading.Event | None = None
+) -> list[R]:
+    """fn over items on a thread pool, results in input order.
+
+    Always on worker threads, even one at a time: Ctrl-C then lands in the waiting main thread, never
+    between a provider's answer and the store write. On Ctrl-C nothing new starts, `stop` is set so
+    running work can end after its current step, and the KeyboardInterrupt is re-raised once it has."""
+    if not items:
+        return []
+    pool = ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(items))))
+    futures = [pool.submit(fn, item) for item in items]
+    try:
+        return [future.result() for future in futures]
+    except BaseException:
+        if stop is not None:
+            stop.set()
+        for future in futures:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 @dataclass
@@ -40,6 +57,7 @@ class Session:
     _stores: dict[str, SecretStore] = field(default_factory=dict)
     _checked: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    interrupted: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start nothing new
 
     def provider(self, org: Organization) -> Provider:
         from reconciler.providers import open_provider
@@ -72,6 +90,7 @@ class OrgState:
     caps: Capabilities
     live: tuple[LiveWebhook, ...]
     index: dict[str, IndexEntry]
+    rotation_due: dict[str, SecretAge] = field(default_factory=dict)  # webhooks past their `rotate_after`
 
 
 def load_index(store: SecretStore, org: Organization) -> dict[str, IndexEntry]:
@@ -90,8 +109,9 @@ def load_index(store: SecretStore, org: Organization) -> dict[str, IndexEntry]:
 
 def read_org(session: Session, org: Organization) -> OrgState:
     live = session.provider(org).list()
-    index = load_index(session.store(org), org)
-    return OrgState(org, CAPABILITIES[org.provider], tuple(live), index)
+    store = session.store(org)
+    index = load_index(store, org)
+    return OrgState(org, CAPABILITIES[org.provider], tuple(live), index, secrets_due(store, org))
 
 
 def plan_orgs(session: Session, orgs: Iterable[Organization]) -> tuple[Plan, dict[str, OrgState]]:
@@ -100,7 +120,7 @@ def plan_orgs(session: Session, orgs: Iterable[Organization]) -> tuple[Plan, dic
             state = read_org(session, org)
         except ReconcilerError as exc:
             return OrgPlan(org.name, org.provider, error=f"could not read: {exc}"), None
-        return plan_org(org, state.caps, state.live, state.index), state
+        return plan_org(org, state.caps, state.live, state.index, state.rotation_due), state
 
     results = parallel_map(one, list(orgs), session.parallelism)
     states = {state.org.name: state for _, state in results if state is not None}

@@ -140,8 +140,19 @@ class SecretRecord:
 
 
 @dataclass(frozen=True)
+class SecretAge:
+    """When a webhook's stored secret was last set: `rotate_after` compares it with the clock."""
+
+    webhook_id: str  # the id the record names: a rotation is due only for that live webhook
+    since: str  # the record's `rotated_at`, else its `created_at`
+
+
+@dataclass(frozen=True)
 class IndexEntry:
     """One webhook of an org's index record: `<org>/_index`."""
 
-    webhook_id: str
+    webhook_id: str  # "" while `pending` for a create whose id is not known yet
     protect: bool = False
+    # A change that sets this webhook's secret was started and has not finished (a create, a rotation):
+    # if the run stopped in between, the live webhook's secret may be one nobody stored.
+    pending: bool = False

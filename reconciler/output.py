@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 from reconciler.redact import scrub
 
 _quiet = False
+
+# A progress line appears only for work that takes longer than this, so quick runs stay silent.
+PROGRESS_DELAY = 0.5
+_PROGRESS_TICK = 0.1
+_SPINNER = "|/-\\"
 
 
 def configure(*, quiet: bool) -> None:
@@ -42,3 +52,37 @@ def colour_enabled(no_colour_flag: bool, stream: TextIO | None = None) -> bool:
     if no_colour_flag or "NO_COLOR" in os.environ:
         return False
     return (stream or sys.stdout).isatty()
+
+
+@contextlib.contextmanager
+def progress(label: str) -> Iterator[None]:
+    """A spinner with elapsed seconds on stderr while the block runs, for a person at a terminal only:
+    never in a pipeline (stderr not a TTY) or with --quiet, and not at all for work under PROGRESS_DELAY."""
+    stream = sys.stderr
+    if _quiet or not stream.isatty():
+        yield
+        return
+    done = threading.Event()
+    shown = threading.Event()
+
+    def spin() -> None:
+        start = time.monotonic()
+        if done.wait(PROGRESS_DELAY):
+            return
+        for frame in itertools.cycle(_SPINNER):
+            stream.write(f"\r{frame} {scrub(label)} {time.monotonic() - start:.0f}s ")
+            stream.flush()
+            shown.set()
+            if done.wait(_PROGRESS_TICK):
+                return
+
+    worker = threading.Thread(target=spin, name="progress", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        worker.join()
+        if shown.is_set():
+            stream.write("\r\033[K")  # erase the line, so the report starts clean
+            stream.flush()

@@ -26,7 +26,9 @@ class FieldChange:
     field: str
     before: object
     after: object
-    masked: bool = False  # the value came from ${env:...}: shown and saved only as masked
+    # Shown and saved only as masked: the value came from ${env:...} (or equals one), or the change is
+    # only inside a URL's `user:password@` part.
+    masked: bool = False
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Unmanaged:
     webhook_id: str
     url: str
     label: str | None = None
+    masked: bool = False  # its URL equals an env-sourced one of the manifests: never shown
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,6 @@ class OrgPlan:
     live_count: int = 0
     live_digest: str = ""
     error: str | None = None  # the org could not be planned (unreadable, ambiguous, ...)
-    masked_urls: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,8 @@ def check_safety(plan: Plan, *, allow_deletes: bool) -> None:
     problems: list[str] = []
     for org in plan.orgs:
         deletes = [c for c in org.changes if c.action == "delete"]
-        protected = [c.webhook for c in deletes if c.protected]
+        # A replace (a rotation where the API cannot rotate in place) deletes the old webhook too.
+        protected = [c.webhook for c in org.changes if c.protected and c.action in ("delete", "replace")]
         if protected:
             problems.append(
                 f"{org.org}: refusing to delete protected webhook(s) {', '.join(sorted(protected))}; "

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization
+from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge
 from reconciler.plan import Change, FieldChange, OrgPlan, Unmanaged, live_digest, sort_changes
 from reconciler.providers.capabilities import Capabilities
+from reconciler.redact import mask_userinfo
+from reconciler.rotation import SECRET_FIELD, rotation_field
 
 
 class AmbiguousMatch(Exception):
@@ -72,13 +75,32 @@ def observed(live: LiveWebhook, caps: Capabilities) -> dict[str, object]:
     return fields
 
 
-def field_changes(hook: DesiredWebhook, live: LiveWebhook, caps: Capabilities) -> tuple[FieldChange, ...]:
+def field_changes(
+    hook: DesiredWebhook, live: LiveWebhook, caps: Capabilities, secret_values: frozenset[str] = frozenset()
+) -> tuple[FieldChange, ...]:
     want, have = comparable(hook, caps), observed(live, caps)
     return tuple(
-        FieldChange(name, _plain(have[name]), _plain(want[name]), masked=name in hook.masked)
+        FieldChange(name, before, after, masked=_masked(name, before, after, hook, secret_values))
         for name in want
         if want[name] != have[name]
+        for before, after in [(_plain(have[name]), _plain(want[name]))]
     )
+
+
+def secret_values(org: Organization) -> frozenset[str]:
+    """The org's env-sourced values: shown masked wherever they appear, also on the live side."""
+    return frozenset(
+        value for hook in org.webhooks for name in hook.masked if isinstance(value := getattr(hook, name), str)
+    )
+
+
+def _masked(name: str, before: object, after: object, hook: DesiredWebhook, secrets: frozenset[str]) -> bool:
+    texts = [value for value in (before, after) if isinstance(value, str)]
+    if name in hook.masked or any(text in secrets for text in texts):
+        return True
+    # A change only inside a URL's `user:password@` part would look like no change once the credentials
+    # are hidden: show it as a masked change instead.
+    return len(texts) == 2 and texts[0] != texts[1] and mask_userinfo(texts[0]) == mask_userinfo(texts[1])
 
 
 def _plain(value: object) -> object:
@@ -94,60 +116,58 @@ def match(
     index: Mapping[str, IndexEntry],
     caps: Capabilities,
 ) -> list[Match]:
-    """SPEC §3: stored id, then label, then URL. Raises AmbiguousMatch when one webhook has two candidates."""
+    """SPEC §3: stored id, then label, then URL. Raises AmbiguousMatch when one webhook has two candidates.
+
+    A webhook's candidates at each step are gathered under its name and all its `previously` names: a
+    live webhook under the new name and another under an old one are two candidates, never a silent pick.
+    """
     by_id = {w.id: w for w in live}
     claimed: set[str] = set()
     matches: dict[str, Match] = {}
 
-    def names(hook: DesiredWebhook) -> tuple[str, ...]:
-        return (hook.name, *hook.previously)
-
-    def take(hook: DesiredWebhook, found: LiveWebhook, via: str) -> None:
-        claimed.add(found.id)
-        matches[hook.name] = Match(hook, found, via)
+    def take(hook: DesiredWebhook, found: list[tuple[LiveWebhook, str]], how: str) -> None:
+        if len({w.id for w, _ in found}) > 1:
+            raise AmbiguousMatch(_ambiguous(hook.name, [w for w, _ in found], how))
+        if found:
+            live_hook, via = found[0]
+            claimed.add(live_hook.id)
+            matches[hook.name] = Match(hook, live_hook, via)
 
     for hook in declared:  # (1) the store's record names the id
-        for name in names(hook):
-            entry = index.get(name)
-            if entry and entry.webhook_id in by_id and entry.webhook_id not in claimed:
-                take(hook, by_id[entry.webhook_id], name)
-                break
+        take(
+            hook,
+            [
+                (by_id[entry.webhook_id], name)
+                for name in _names(hook)
+                if (entry := index.get(name)) and entry.webhook_id in by_id and entry.webhook_id not in claimed
+            ],
+            "stored id",
+        )
     if caps.label_field:  # (2) the provider's label equals the name
         for hook in declared:
-            if hook.name in matches:
-                continue
-            for name in names(hook):
-                found = [w for w in live if w.label == name and w.id not in claimed]
-                if len(found) > 1:
-                    raise AmbiguousMatch(_ambiguous(hook.name, found, f"label '{name}'"))
-                if found:
-                    take(hook, found[0], name)
-                    break
-    url_claims: dict[str, int] = {}
-    for hook in declared:
-        if hook.name not in matches:
-            url_claims[hook.url] = url_claims.get(hook.url, 0) + 1
+            if hook.name not in matches:
+                labelled = [(w, n) for n in _names(hook) for w in live if w.label == n and w.id not in claimed]
+                take(hook, labelled, "label")
+    url_claims = Counter(hook.url for hook in declared if hook.name not in matches)
+    labels_declared = {n for h in declared for n in _names(h)}
     for hook in declared:  # (3) the URL, when no other declared webhook claims it
         if hook.name in matches or url_claims[hook.url] > 1:
             continue
-        found = [w for w in live if w.url == hook.url and w.id not in claimed]
+        same_url = [w for w in live if w.url == hook.url and w.id not in claimed]
         if caps.label_field:
             # A webhook labelled for another declared name belongs to that one, not to this URL match.
-            found = [w for w in found if not w.label or w.label not in _all_names(declared)]
-        if len(found) > 1:
-            raise AmbiguousMatch(_ambiguous(hook.name, found, "URL"))
-        if found:
-            take(hook, found[0], hook.name)
+            same_url = [w for w in same_url if not w.label or w.label not in labels_declared]
+        take(hook, [(w, hook.name) for w in same_url], "URL")
     return [matches[h.name] for h in declared if h.name in matches]
 
 
-def _all_names(declared: Sequence[DesiredWebhook]) -> set[str]:
-    return {n for h in declared for n in (h.name, *h.previously)}
+def _names(hook: DesiredWebhook) -> tuple[str, ...]:
+    return (hook.name, *hook.previously)
 
 
 def _ambiguous(name: str, found: Sequence[LiveWebhook], how: str) -> str:
-    ids = ", ".join(sorted(w.id for w in found))
-    return f"ambiguous: webhook '{name}' matches {len(found)} live webhooks by {how} ({ids}); nothing applied"
+    ids = sorted({w.id for w in found})
+    return f"ambiguous: webhook '{name}' matches {len(ids)} live webhooks by {how} ({', '.join(ids)}); nothing applied"
 
 
 def plan_org(
@@ -155,7 +175,9 @@ def plan_org(
     caps: Capabilities,
     live: Sequence[LiveWebhook],
     index: Mapping[str, IndexEntry],
+    rotation_due: Mapping[str, SecretAge] | None = None,
 ) -> OrgPlan:
+    """`rotation_due`: webhooks whose stored secret is past `rotate_after` (see rotation.secrets_due)."""
     digest = live_digest(live)
     try:
         matches = match(org.webhooks, live, index, caps)
@@ -166,6 +188,7 @@ def plan_org(
     hosts_before = {host(w.url) for w in live}
     protected_ids = {e.webhook_id for e in index.values() if e.protect}
     name_of_id = {e.webhook_id: name for name, e in index.items()}
+    secrets = secret_values(org)
 
     changes: list[Change] = []
     for hook in org.webhooks:
@@ -182,23 +205,35 @@ def plan_org(
                 )
             )
             continue
-        fields = field_changes(hook, m.live, caps)
+        fields = field_changes(hook, m.live, caps, secrets)
         renamed_from = m.via_name if m.via_name != hook.name else None
         stored_protect = index.get(m.via_name, IndexEntry("")).protect
         if hook.protect != stored_protect:
             # Recorded in the store only: removing the webhook later must still find the guard.
             fields = (*fields, FieldChange("protect", stored_protect, hook.protect))
+        age = (rotation_due or {}).get(hook.name)
+        recreate = False
+        if age is not None and age.webhook_id == m.live.id and hook.rotate_after_days is not None:
+            fields = (*fields, rotation_field(age, hook.rotate_after_days))
+            recreate = not caps.rotate_in_place  # a new secret there means a new webhook: a replace
+        entry = index.get(m.via_name)
+        if entry is not None and entry.pending and not any(f.field == SECRET_FIELD for f in fields):
+            # An earlier apply stopped while setting this webhook's secret (killed between the provider's
+            # answer and the store write): the secret in force may be one nobody has. Set a new one.
+            fields = (*fields, FieldChange(SECRET_FIELD, "unknown: an earlier apply was interrupted", "new secret"))
+            recreate = not caps.rotate_in_place
         if fields or renamed_from:
             new_host = any(f.field == "url" for f in fields) and host(hook.url) not in hosts_before
             changes.append(
                 Change(
-                    "update",
+                    "replace" if recreate else "update",
                     org.name,
                     hook.name,
                     m.live.id,
                     fields,
                     renamed_from=renamed_from,
                     new_destination=new_host,
+                    protected=recreate and (hook.protect or stored_protect),
                     desired=hook,
                     live=m.live,
                 )
@@ -215,13 +250,13 @@ def plan_org(
                     org.name,
                     name_of_id.get(w.id) or w.label or w.id,
                     w.id,
-                    fields=(FieldChange("url", w.url, None),),
+                    fields=(FieldChange("url", w.url, None, masked=w.url in secrets),),
                     protected=w.id in protected_ids,
                     live=w,
                 )
             )
         else:
-            unmanaged.append(Unmanaged(w.id, w.url, w.label))
+            unmanaged.append(Unmanaged(w.id, w.url, w.label, masked=w.url in secrets))
     return OrgPlan(
         org.name,
         org.provider,

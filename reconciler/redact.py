@@ -14,7 +14,9 @@ MASK = "********"
 _MIN_LENGTH = 6  # shorter values would mask ordinary words
 _lock = threading.Lock()
 _values: set[str] = set()
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
+# A URL's `user:password@` part: up to the authority's LAST `@` (a password may hold a raw `@`), never
+# past the path, query or fragment, where an `@` is ordinary data.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s\"<>]*@")
 
 
 def register(value: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization
-from reconciler.plan import OrgPlan
+from reconciler.plan import OrgPlan, live_digest
 from reconciler.planner import plan_org
 from reconciler.providers.capabilities import CAPABILITIES
 from reconciler.secret import Secret
@@ -162,3 +162,210 @@ def test_masked_fields_are_flagged() -> None:
     hook = DesiredWebhook("a", URL + "/s3cr3t", masked=frozenset({"url"}))
     plan = run("ingate", [hook], [LiveWebhook("w1", URL)], {"a": IndexEntry("w1")})
     assert plan.changes[0].fields[0].masked
+
+
+# -- SPEC §3 identity, as a table: (provider, declared, live, index, changes, unmanaged ids, error) -------------
+
+A, B, OTHER = URL, "https://hooks.acme.example/b", "https://other.example/x"
+PING = frozenset({"ping"})
+
+
+def audit(name: str, url: str = A, **kw: object) -> DesiredWebhook:
+    return DesiredWebhook(name, url, PING, **kw)  # type: ignore[arg-type]
+
+
+IDENTITY_CASES = {
+    # (1) the stored id wins over a label and a URL that point elsewhere
+    "stored id before label and URL": (
+        "infraaudit",
+        [audit("a")],
+        [LiveWebhook("w1", A, PING, label="a"), LiveWebhook("w2", B, PING, label="x")],
+        {"a": IndexEntry("w2")},
+        [("update", "a", "w2")],
+        ["w1"],
+        None,
+    ),
+    # a stored id whose webhook is gone falls back to the label, then the URL
+    "gone stored id falls back to label": (
+        "infraaudit",
+        [audit("a")],
+        [LiveWebhook("w2", B, PING, label="a")],
+        {"a": IndexEntry("w-gone")},
+        [("update", "a", "w2")],
+        [],
+        None,
+    ),
+    "gone stored id falls back to URL": (
+        "ingate",
+        [DesiredWebhook("a", A)],
+        [LiveWebhook("w2", A)],
+        {"a": IndexEntry("w-gone")},
+        [],
+        [],
+        None,
+    ),
+    # the index names two live webhooks for one declared webhook (new and old name): ambiguous
+    "two stored ids": (
+        "ingate",
+        [DesiredWebhook("new", A, previously=("old",))],
+        [LiveWebhook("w1", A), LiveWebhook("w2", B)],
+        {"new": IndexEntry("w1"), "old": IndexEntry("w2")},
+        [],
+        [],
+        "by stored id (w1, w2)",
+    ),
+    # a label under the new name and one under an old name are two candidates
+    "label under new and old name": (
+        "keeptrusts",
+        [DesiredWebhook("new", A, previously=("old",))],
+        [LiveWebhook("w1", A, label="new"), LiveWebhook("w2", B, label="old")],
+        {},
+        [],
+        [],
+        "by label (w1, w2)",
+    ),
+    # (2) is skipped where the provider has no label field: Ingate matches by URL only
+    "no label field": (
+        "ingate",
+        [DesiredWebhook("a", A)],
+        [LiveWebhook("w1", B, label="a")],
+        {},
+        [("create", "a", None)],
+        ["w1"],
+        None,
+    ),
+    # (3) a URL two declared webhooks claim is adopted by neither
+    "URL claimed twice": (
+        "ingate",
+        [DesiredWebhook("a", A), DesiredWebhook("b", A, frozenset({"key.create"}))],
+        [LiveWebhook("w1", A)],
+        {},
+        [("create", "a", None), ("create", "b", None)],
+        ["w1"],
+        None,
+    ),
+    # a URL match never takes a webhook labelled for another declared name
+    "URL match skips another's label": (
+        "infraaudit",
+        [audit("a", A), audit("b", B)],
+        [LiveWebhook("w1", A, PING, label="b")],
+        {},
+        [("create", "a", None), ("update", "b", "w1")],
+        [],
+        None,
+    ),
+    # a URL match on a label provider adopts an unlabelled webhook and names it
+    "URL match names it": (
+        "infraaudit",
+        [audit("a")],
+        [LiveWebhook("w1", A, PING, label=None)],
+        {},
+        [("update", "a", "w1")],
+        [],
+        None,
+    ),
+    "two URL candidates": (
+        "encrata",
+        [DesiredWebhook("a", A)],
+        [LiveWebhook("w1", A), LiveWebhook("w2", A)],
+        {},
+        [],
+        [],
+        "by URL (w1, w2)",
+    ),
+    # a rename found by the old label when the store has no record (an imported webhook)
+    "rename by label": (
+        "keeptrusts",
+        [DesiredWebhook("new", A, previously=("old",))],
+        [LiveWebhook("w1", A, label="old")],
+        {},
+        [("update", "new", "w1")],
+        [],
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("provider", "declared", "live", "index", "expected", "unmanaged", "error"),
+    list(IDENTITY_CASES.values()),
+    ids=list(IDENTITY_CASES),
+)
+def test_identity(
+    provider: str,
+    declared: list[DesiredWebhook],
+    live: list[LiveWebhook],
+    index: dict[str, IndexEntry],
+    expected: list[tuple[str, str, str | None]],
+    unmanaged: list[str],
+    error: str | None,
+) -> None:
+    plan = run(provider, declared, live, index)
+    assert [(c.action, c.webhook, c.webhook_id) for c in plan.changes] == expected
+    assert [u.webhook_id for u in plan.unmanaged] == unmanaged
+    if error is None:
+        assert plan.error is None
+    else:
+        # Ambiguous: the org fails, and nothing (not even a prune) is planned for it.
+        assert plan.error is not None and "ambiguous" in plan.error and error in plan.error
+        assert run(provider, declared, live, index, prune=True).changes == ()
+
+
+def test_an_ambiguous_org_keeps_its_live_digest() -> None:
+    live = [LiveWebhook("w1", A), LiveWebhook("w2", A)]
+    plan = run("ingate", [DesiredWebhook("a", A)], live)
+    assert (plan.live_count, plan.live_digest) == (2, live_digest(live))
+
+
+def test_unmanaged_ignore_is_flagged_and_prune_still_deletes() -> None:
+    hooks = (DesiredWebhook("a", A),)
+    live = [LiveWebhook("w1", A), LiveWebhook("w9", OTHER)]
+    quiet = Organization(
+        "acme", "ingate", "https://api.example", Secret("tok-123456"), "d", webhooks=hooks, unmanaged="ignore"
+    )
+    plan = plan_org(quiet, CAPABILITIES["ingate"], live, {})
+    assert plan.unmanaged_ignored and [u.webhook_id for u in plan.unmanaged] == ["w9"]
+
+
+# -- masking and destinations ----------------------------------------------------------------------------------
+
+ENV_URL = "https://hooks.acme.example/from-env"
+
+
+@pytest.mark.parametrize(
+    ("desired", "live_url", "masked"),
+    [
+        (DesiredWebhook("a", ENV_URL + "/2", masked=frozenset({"url"})), ENV_URL, True),  # env value changes
+        (DesiredWebhook("a", "https://u:new@hooks.acme.example/a"), "https://u:old@hooks.acme.example/a", True),
+        (DesiredWebhook("a", "https://u:pw@moved.example/a"), "https://u:pw@hooks.acme.example/a", False),
+        (DesiredWebhook("a", "https://hooks.acme.example/b"), "https://hooks.acme.example/a", False),
+    ],
+)
+def test_url_changes_that_must_be_masked(desired: DesiredWebhook, live_url: str, masked: bool) -> None:
+    plan = run("ingate", [desired], [LiveWebhook("w1", live_url)], {"a": IndexEntry("w1")})
+    (change,) = plan.changes
+    assert [(f.field, f.masked) for f in change.fields] == [("url", masked)]
+
+
+def test_a_live_url_equal_to_an_env_value_is_masked_when_unmanaged_or_deleted() -> None:
+    hooks = [DesiredWebhook("a", ENV_URL, masked=frozenset({"url"}))]
+    live = [LiveWebhook("w1", ENV_URL), LiveWebhook("w2", ENV_URL), LiveWebhook("w3", OTHER)]
+    kept = run("ingate", hooks, live, {"a": IndexEntry("w1")})
+    assert [(u.webhook_id, u.masked) for u in kept.unmanaged] == [("w2", True), ("w3", False)]
+    pruned = run("ingate", hooks, live, {"a": IndexEntry("w1")}, prune=True)
+    assert [(c.webhook_id, c.fields[0].masked) for c in pruned.changes] == [("w2", True), ("w3", False)]
+
+
+@pytest.mark.parametrize(
+    ("declared", "live", "expected"),
+    [
+        ([DesiredWebhook("a", A)], [], {"a": True}),  # an org that sent nowhere before
+        ([DesiredWebhook("a", A), DesiredWebhook("b", B)], [LiveWebhook("w1", A)], {"b": False}),  # known host
+        ([DesiredWebhook("a", OTHER)], [LiveWebhook("w1", A)], {"a": True}),  # the host changes
+        ([DesiredWebhook("a", B)], [LiveWebhook("w1", A)], {"a": False}),  # only the path changes
+        ([DesiredWebhook("a", A, active=False)], [LiveWebhook("w1", A)], {"a": False}),  # no URL change
+    ],
+)
+def test_new_destinations(declared: list[DesiredWebhook], live: list[LiveWebhook], expected: dict[str, bool]) -> None:
+    plan = run("ingate", declared, live, {"a": IndexEntry("w1")} if live else {})
+    assert {c.webhook: c.new_destination for c in plan.changes} == expected

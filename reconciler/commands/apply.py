@@ -12,9 +12,13 @@ from reconciler.applier import ApplyReport, apply_plan, flush_recovery
 from reconciler.commands.common import add_orgs, add_parallelism, load
 from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
 from reconciler.errors import ReconcilerError, StalePlan
-from reconciler.plan import PLAN_FORMAT_VERSION, Plan, check_safety
+from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH
+from reconciler.model import Organization
+from reconciler.plan import Plan, check_safety
 from reconciler.render import json as render_json
 from reconciler.render import text as render_text
+
+PLAN_SCHEMA_PATH = MANIFEST_SCHEMA_PATH.with_name("plan.schema.json")
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -32,51 +36,80 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.plan:
-        if args.paths:
-            raise ReconcilerError("give either PATH... or --plan FILE, not both")
+        if args.paths or args.orgs:
+            raise ReconcilerError("--plan FILE applies the saved plan's manifests and orgs: give no PATH or --org")
         saved = read_saved(args.plan)
         manifest = load(saved["paths"])
         if manifest.digest != saved["manifest_digest"]:
             raise StalePlan("stale plan: the manifests changed since it was made; nothing applied")
         session = Session(manifest, read_only=False, parallelism=args.parallelism)
-        names = [o["name"] for o in saved["organizations"]]
-        plan, states = plan_orgs(session, select_orgs(manifest, names))
+        orgs = select_orgs(manifest, [o["name"] for o in saved["organizations"]])
+        flush(session, orgs)
+        plan, states = plan_orgs(session, orgs)
         check_current(plan, saved)
+        output.emit(f"Applying the saved plan {args.plan}: {render_text.summary_line(plan.counts())}")
     else:
         if not args.paths:
             raise ReconcilerError("apply needs PATH... or --plan FILE")
         manifest = load(args.paths)
         session = Session(manifest, read_only=False, parallelism=args.parallelism)
         orgs = select_orgs(manifest, args.orgs)
-        for org in orgs:
-            for line in flush_recovery(session, org):
-                output.emit(line)
+        flush(session, orgs)
         plan, states = plan_orgs(session, orgs)
-        output.emit(render_text.render_plan(plan, colour=output.colour_enabled(args.no_color)))
+        # Under --quiet the plan is still shown when a person is asked to confirm it.
+        colour = output.colour_enabled(args.no_color)
+        output.emit(render_text.render_plan(plan, colour=colour), always=not args.auto_approve)
     check_safety(plan, allow_deletes=args.allow_deletes)
     if not plan.has_changes:
         output.emit("No changes. The live webhooks match the manifests.")
         return report_errors(plan, applied=False)
     if not args.plan and not confirmed(args.auto_approve):
-        output.emit("Apply cancelled; nothing changed.")
+        output.emit("Apply cancelled; nothing changed.", always=True)
         return 1
-    report = apply_plan(session, plan, states)
+    with output.progress(f"applying {len(plan.changes)} change(s) to {len(states)} organization(s)"):
+        report = apply_plan(session, plan, states)
     print_report(report)
+    if report.interrupted:
+        output.error("interrupted: changes under way were finished, the rest not started; apply again to finish")
+        return 130
     code = report_errors(plan, applied=bool(report.applied), failed=bool(report.failed))
     if code == 0:
         return verify(session, plan, states)
     return code
 
 
+def flush(session: Session, orgs: list[Organization]) -> None:
+    """Secrets an earlier run had to keep in a recovery file go to their store before anything else."""
+    for org in orgs:
+        for line in flush_recovery(session, org):
+            output.emit(line)
+
+
 def read_saved(path: str) -> dict[str, Any]:
+    """The saved plan, checked against schemas/plan.schema.json before anything trusts its fields."""
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
     try:
         with open(path, encoding="utf-8") as handle:
             doc = json.load(handle)
-    except (OSError, ValueError) as exc:
-        raise ReconcilerError(f"{path}: not a readable plan file ({exc.__class__.__name__})") from None
-    if not isinstance(doc, dict) or doc.get("kind") != "plan" or doc.get("format_version") != PLAN_FORMAT_VERSION:
-        raise ReconcilerError(f"{path}: not a webhook-reconciler plan (format_version {PLAN_FORMAT_VERSION})")
-    return doc
+    except OSError as exc:
+        raise ReconcilerError(f"{path}: cannot read the plan file ({exc.strerror or exc.__class__.__name__})") from None
+    except ValueError:
+        raise ReconcilerError(f"{path}: not a webhook-reconciler plan (not JSON)") from None
+    with PLAN_SCHEMA_PATH.open(encoding="utf-8") as handle:
+        validator = Draft202012Validator(json.load(handle))
+    problem = next(iter(sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))), None)
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.absolute_path) or "top level"
+        # The message names the field, never its value: a foreign file may hold anything.
+        raise ReconcilerError(
+            f"{path}: not a webhook-reconciler plan ({where}: does not match schemas/plan.schema.json); "
+            "make one with `reconciler plan PATH... -o FILE`"
+        )
+    if any(o["error"] for o in doc["organizations"]):
+        raise ReconcilerError(f"{path}: the plan has organizations that could not be planned; plan again")
+    result: dict[str, Any] = doc
+    return result
 
 
 def check_current(plan: Plan, saved: dict[str, Any]) -> None:
@@ -103,16 +136,19 @@ def confirmed(auto_approve: bool) -> bool:
 
 
 def print_report(report: ApplyReport) -> None:
+    """One line per change; under --quiet only the failures and the summary (the results)."""
     for outcome in report.outcomes:
         c = outcome.change
         mark = render_text.SYMBOL[c.action] if outcome.ok else "✗"
-        output.emit(f"{mark} {c.org}/{c.webhook}: {outcome.message}")
+        output.emit(f"{mark} {c.org}/{c.webhook}: {outcome.message}", always=not outcome.ok)
     counts = {a: sum(1 for o in report.applied if o.change.action == a) for a in ("create", "update", "delete")}
     summary = f"{counts['create']} created, {counts['update']} updated, {counts['delete']} deleted"
     if report.failed:
-        output.emit(f"Apply finished partly: {summary}; {len(report.failed)} failed.")
+        held = sum(1 for o in report.failed if o.held_back)
+        failed = f"{len(report.failed) - held} failed" + (f", {held} delete(s) held back" if held else "")
+        output.emit(f"Apply finished partly: {summary}; {failed}.", always=True)
     else:
-        output.emit(f"Apply complete: {summary}.")
+        output.emit(f"Apply complete: {summary}.", always=True)
 
 
 def report_errors(plan: Plan, *, applied: bool, failed: bool = False) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from reconciler import redact
 from reconciler.engine import OrgState, Session, read_org
 from reconciler.errors import ReconcilerError
 from reconciler.model import DesiredWebhook, LiveWebhook, Manifest
@@ -13,16 +12,10 @@ from reconciler.planner import AmbiguousMatch, match
 
 
 def load(paths: Sequence[str]) -> Manifest:
+    """The manifests, validated; every env-sourced value is registered with the redactor as it is read."""
     from reconciler.manifest import load_manifests
 
-    manifest = load_manifests(paths)
-    for org in manifest.organizations:
-        for hook in org.webhooks:
-            for name in hook.masked:
-                value = getattr(hook, name)
-                if isinstance(value, str):
-                    redact.register(value)
-    return manifest
+    return load_manifests(paths)
 
 
 def add_paths(parser: argparse.ArgumentParser, *, required: bool = True) -> None:

@@ -69,13 +69,22 @@ def manifest_text(
     if store:
         entry["secret_store"] = store
     taken: set[str] = set()
-    entry["webhooks"] = [webhook_entry(w, caps, taken) for w in sorted(live, key=lambda w: (w.label or w.url, w.id))]
+    pairs = [(w, webhook_entry(w, caps, taken)) for w in sorted(live, key=lambda w: (w.label or w.url, w.id))]
+    entry["webhooks"] = [declared for _, declared in pairs]
     doc["organizations"] = [entry]
     header = (
         f"# Imported by `reconciler import` from {provider}: {len(live)} webhook(s).\n"
         "# Their signing secrets were never shown again by the API: `reconciler drift` reports them as\n"
         "# unknown until `reconciler rotate` stores new ones.\n"
     )
+    if caps.label_field:
+        # The label field carries the name (identity rule 2), so a label that is no valid name cannot be kept.
+        relabelled = sum(1 for w, declared in pairs if w.label != declared["name"])
+        if relabelled:
+            header += (
+                f"# {relabelled} webhook(s) get a new name here (their `{caps.label_field}` was missing or not a\n"
+                f"# valid name): the first apply sets their `{caps.label_field}` to it, an update in place.\n"
+            )
     return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 

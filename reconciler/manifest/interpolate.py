@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler import redact
 from reconciler.errors import Problem
 from reconciler.manifest.yamlload import Document, Path, YMap, YSeq
 
@@ -55,6 +56,8 @@ def _substitute(doc: Document, path: Path, text: str, environ: Mapping[str, str]
             failed = True
             problems.append(doc.problem(path, f"environment variable '{name}' is not set", where=path))
             return ""
+        # SPEC §5: a value that came from the environment may be a credential; never print it anywhere.
+        redact.register(environ[name])
         return environ[name]
 
     result = _TOKEN.sub(replace, text)

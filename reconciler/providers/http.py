@@ -11,6 +11,7 @@ import random
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -54,8 +55,13 @@ class RetryPolicy:
 
 
 class RateLimiter:
-    """Token bucket, capacity = the per-minute limit. Thread-safe: callers reserve a token under the lock
-    and sleep outside it, so waiting threads are served in arrival order."""
+    """At most `per_minute` requests in any window of `window_s` seconds: a documented "30 requests/minute"
+    is counted by the server over a sliding minute, so a token bucket (a full burst, then refills) would
+    send up to twice the limit in the first minute and meet 429s with long waits. The window carries a
+    margin, because the server sees each request a little later than it left, and not always equally late.
+
+    Thread-safe: callers reserve a send time under the lock and sleep outside it, so waiting threads are
+    served in arrival order."""
 
     def __init__(
         self,
@@ -63,25 +69,28 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        window_s: float = 61.0,
     ) -> None:
         if per_minute < 1:
             raise ValueError("per_minute must be at least 1")
-        self.capacity = float(per_minute)
-        self._rate = per_minute / 60.0
-        self._tokens = self.capacity
+        self.capacity = per_minute
+        self.window_s = window_s
+        self._reserved: deque[float] = deque()  # send times handed out, ascending (some may lie ahead)
         self._clock = clock
         self._sleep = sleep
-        self._stamp = clock()
         self._lock = threading.Lock()
 
     def acquire(self) -> float:
-        """Take one token, sleeping until it is available; returns the time slept."""
+        """Wait for a send time that keeps every window within the limit; returns the time slept."""
         with self._lock:
             now = self._clock()
-            self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self._rate)
-            self._stamp = now
-            self._tokens -= 1.0
-            wait = -self._tokens / self._rate if self._tokens < 0 else 0.0
+            while self._reserved and self._reserved[0] <= now - self.window_s:
+                self._reserved.popleft()
+            start = now
+            if len(self._reserved) >= self.capacity:
+                start = max(now, self._reserved[-self.capacity] + self.window_s)
+            self._reserved.append(start)
+            wait = start - now
         if wait > 0:
             self._sleep(wait)
         return wait

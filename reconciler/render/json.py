@@ -7,7 +7,6 @@ from typing import Any
 
 from reconciler.drift import DriftReport
 from reconciler.plan import PLAN_FORMAT_VERSION, Change, OrgPlan, Plan
-from reconciler.redact import mask_userinfo
 from reconciler.render import values
 
 
@@ -31,7 +30,8 @@ def org_document(org: OrgPlan) -> dict[str, Any]:
         "error": org.error,
         "changes": [change_document(c) for c in org.changes],
         "unmanaged": [
-            {"webhook_id": u.webhook_id, "url": mask_userinfo(u.url), "label": u.label} for u in org.unmanaged
+            {"webhook_id": u.webhook_id, "url": values.url(u.url, masked=u.masked), "label": u.label}
+            for u in org.unmanaged
         ],
         "unmanaged_ignored": org.unmanaged_ignored,
     }

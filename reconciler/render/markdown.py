@@ -3,8 +3,11 @@ size cap (GitHub refuses comments over 65,536 characters)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from reconciler.drift import DriftReport
 from reconciler.plan import OrgPlan, Plan
+from reconciler.render import values
 from reconciler.render.text import Style, render_change, summary_line
 
 LIMIT = 65_536
@@ -55,13 +58,16 @@ def render_plan(plan: Plan) -> str:
                 f"> **New destinations:** {', '.join(destinations[:20])}" + (" …" if len(destinations) > 20 else "")
             )
         if plan.errors:
-            header.append(f"> **Errors:** {len(plan.errors)} organization(s) could not be planned.")
+            names = ", ".join(f"`{o.org}`" for o in plan.errors[:20]) + (" …" if len(plan.errors) > 20 else "")
+            header.append(f"> **Errors:** {len(plan.errors)} organization(s) could not be planned: {names}")
         header.append("")
+    changed = [o for o in plan.orgs if o.changes or o.unmanaged or o.error]
+    if len(changed) < len(plan.orgs):
+        header += [f"{len(plan.orgs) - len(changed)} organization(s) in sync are not listed.", ""]
     header += [
         "| organization | provider | create | update | delete | unmanaged | status |",
         "|---|---|---:|---:|---:|---:|---|",
     ]
-    changed = [o for o in plan.orgs if o.changes or o.unmanaged or o.error]
     rows = [table_row(o) for o in changed]
     details = [org_details(o) for o in changed]
     return fit(header, rows, details, what="plan")
@@ -69,14 +75,20 @@ def render_plan(plan: Plan) -> str:
 
 def table_row(org: OrgPlan) -> str:
     count = {a: sum(1 for c in org.changes if c.action == a) for a in ("create", "update", "delete")}
-    status = "❌ error" if org.error else ("changes" if org.changes else "in sync")
+    if org.error:
+        status = "❌ error"
+    elif org.changes:
+        status = "changes"
+    else:
+        status = "unmanaged" if org.unmanaged and not org.unmanaged_ignored else "in sync"
     return (
         f"| `{org.org}` | {org.provider} | {count['create']} | {count['update']} | {count['delete']} | "
         f"{len(org.unmanaged)} | {status} |"
     )
 
 
-def org_details(org: OrgPlan) -> str:
+def org_details(org: OrgPlan, notes: Sequence[str] = ()) -> str:
+    """One collapsible block: the org's diff (when there is one), then notes as a list."""
     style = Style(False)
     lines: list[str] = []
     if org.error:
@@ -84,16 +96,24 @@ def org_details(org: OrgPlan) -> str:
     for change in org.changes:
         lines.extend(line.replace("  ", "", 1) for line in render_change(change, style))
     for u in org.unmanaged:
-        lines.append(f"? unmanaged {u.webhook_id}{' ' + u.label if u.label else ''}")
-    body = "\n".join(lines).replace("```", "'''")
+        label = f" {u.label}" if u.label else ""
+        lines.append(f"? unmanaged {u.webhook_id}{label} {values.url(u.url, masked=u.masked)}")
     summary = f"<summary><code>{org.org}</code> ({org.provider})</summary>"
-    return f"<details>{summary}\n\n```diff\n{body}\n```\n</details>\n"
+    parts = [f"<details>{summary}", ""]
+    if lines:
+        body = "\n".join(lines).replace("```", "'''")
+        parts += ["```diff", body, "```", ""]
+    if notes:
+        parts += [*notes, ""]
+    return "\n".join(parts) + "</details>\n"
 
 
 def render_drift(report: DriftReport) -> str:
     checked = len(report.orgs) - len(report.errors)
     if report.drifted:
         headline = f"**Drift: {len(report.drifted)} of {checked} organization(s) differ from the manifests.**"
+    elif report.errors:  # an org that could not be checked is never "in sync"
+        headline = f"**No drift in the {checked} other organization(s) checked.**"
     else:
         headline = f"**No drift: {checked} organization(s) in sync.**"
     header = ["### webhook-reconciler drift", "", headline, ""]
@@ -114,8 +134,10 @@ def render_drift(report: DriftReport) -> str:
             f"| `{org.plan.org}` | {org.plan.provider} | {len(org.plan.changes)} | {len(org.plan.unmanaged)} | "
             f"{len(org.secrets_not_stored)} | {len(org.delivery_failures)} | {status} |"
         )
-        block = org_details(org.plan)
-        extra = [f"- `{w.name}`: secret {w.secret}" for w in org.secrets_not_stored]
-        extra += [f"- `{w.name}`: deliveries failing ({w.delivery_detail})" for w in org.delivery_failures]
-        details.append(block + ("\n" + "\n".join(extra) + "\n" if extra else ""))
+        notes = [f"- `{w.name}` (id `{w.webhook_id}`): secret {w.secret}" for w in org.secrets_not_stored]
+        notes += [
+            f"- `{w.name}` (id `{w.webhook_id}`): deliveries failing ({w.delivery_detail})"
+            for w in org.delivery_failures
+        ]
+        details.append(org_details(org.plan, notes))
     return fit(header, rows, details, what="drift report")

@@ -6,7 +6,6 @@ from urllib.parse import urlsplit
 
 from reconciler.drift import DriftReport
 from reconciler.plan import Change, OrgPlan, Plan
-from reconciler.redact import mask_userinfo
 from reconciler.render import values
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "±"}
@@ -53,7 +52,7 @@ def render_org(org: OrgPlan, style: Style) -> list[str]:
         lines.append(style("note", f"  ? {len(org.unmanaged)} unmanaged webhook(s), {why}:"))
         for u in org.unmanaged:
             label = f" {u.label}" if u.label else ""
-            lines.append(style("note", f"      {u.webhook_id}{label} {mask_userinfo(u.url)}"))
+            lines.append(style("note", f"      {u.webhook_id}{label} {values.url(u.url, masked=u.masked)}"))
     lines.append("")
     return lines
 
@@ -121,4 +120,7 @@ def render_drift(report: DriftReport, *, colour: bool = False) -> str:
         lines.append(f"Drift: {len(report.drifted)} of {checked} organization(s) differ from the manifests.")
     elif not report.errors:
         lines.append(f"No drift: {checked} organization(s) in sync.")
+    elif checked:
+        # Never "in sync" overall while an org is unchecked, but say what was found elsewhere.
+        lines.append(f"No drift in the {checked} other organization(s) checked.")
     return "\n".join(lines) + "\n"

@@ -21,11 +21,19 @@ def show(value: object) -> str:
 
 
 def before(change: FieldChange) -> str:
-    return MASK if change.masked and change.before is not None else show(change.before)
+    return _field_value(change, change.before)
 
 
 def after(change: FieldChange) -> str:
-    return MASK if change.masked and change.after is not None else show(change.after)
+    return _field_value(change, change.after)
+
+
+def _field_value(change: FieldChange, value: object) -> str:
+    if change.masked and value is not None:
+        return MASK
+    if change.field == "events" and value is None:
+        return "(all events)"  # the planner's None for events: every event of the provider
+    return show(value)
 
 
 def saved(change: FieldChange, value: object) -> object:
@@ -35,3 +43,8 @@ def saved(change: FieldChange, value: object) -> object:
     if isinstance(value, str):
         return mask_userinfo(value)
     return value
+
+
+def url(value: str, *, masked: bool) -> str:
+    """A live URL outside a field change (an unmanaged webhook), unquoted."""
+    return MASK if masked else mask_userinfo(value)

@@ -32,7 +32,8 @@ def record_fields(record: SecretRecord) -> dict[str, object]:
 def record_from_fields(secret: str, fields: Mapping[str, object]) -> SecretRecord:
     """Build a record from stored metadata; ValueError names the first bad field (never a value)."""
     for key in _REQUIRED:
-        if not isinstance(fields.get(key), str) or not fields[key]:
+        # The id may be empty: a client-supplied secret is stored before the create that sends it.
+        if not isinstance(fields.get(key), str) or (not fields[key] and key != "webhook_id"):
             raise ValueError(f"field {key!r} is missing or not a string")
     rotated_at = fields.get("rotated_at")
     if rotated_at is not None and not isinstance(rotated_at, str):
@@ -55,7 +56,14 @@ def record_from_fields(secret: str, fields: Mapping[str, object]) -> SecretRecor
 
 def index_fields(index: Mapping[str, IndexEntry]) -> dict[str, dict[str, object]]:
     """`{"<webhook>": {"webhook_id": "<id>", "protect": false}, ...}`, sorted by name."""
-    return {name: {"webhook_id": entry.webhook_id, "protect": entry.protect} for name, entry in sorted(index.items())}
+    return {name: _entry_fields(entry) for name, entry in sorted(index.items())}
+
+
+def _entry_fields(entry: IndexEntry) -> dict[str, object]:
+    fields: dict[str, object] = {"webhook_id": entry.webhook_id, "protect": entry.protect}
+    if entry.pending:  # only while an apply is under way, or after one was killed
+        fields["pending"] = True
+    return fields
 
 
 def index_from_fields(data: object) -> dict[str, IndexEntry] | None:
@@ -71,9 +79,12 @@ def index_from_fields(data: object) -> dict[str, IndexEntry] | None:
         elif isinstance(value, Mapping):
             webhook_id, protect = value.get("webhook_id"), value.get("protect")
             protect = False if protect is None else protect
-            if not isinstance(webhook_id, str) or not webhook_id or not isinstance(protect, bool):
+            pending = value.get("pending", False)
+            if not isinstance(webhook_id, str) or not isinstance(protect, bool) or not isinstance(pending, bool):
                 return None
-            index[name] = IndexEntry(webhook_id=webhook_id, protect=protect)
+            if not webhook_id and not pending:  # only a create under way has no id yet
+                return None
+            index[name] = IndexEntry(webhook_id=webhook_id, protect=protect, pending=pending)
         else:
             return None
     return index

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from reconciler.sandbox import Sandbox
-from tests.e2e.world import TOKEN_ENV, World
+from tests.e2e.world import TOKEN_ENV, VAULT_ADDR_ENV, VAULT_TOKEN_ENV, VaultView, World
 from tests.fixtures.keyring_service import KeyringTestEnv
+from tests.fixtures.vault_server import VaultServer
 
 
 @pytest.fixture
@@ -20,3 +22,12 @@ def world(
     w = World(sandbox, keyring_store_env, tmp_path)
     yield w
     w.assert_no_secret_leaked()
+
+
+@pytest.fixture
+def vault(world: World, vault_server: VaultServer, monkeypatch: pytest.MonkeyPatch) -> VaultView:
+    """The session's OpenBao as `team-vault`, under a path unique to the test; its token is leak-checked."""
+    monkeypatch.setenv(VAULT_ADDR_ENV, vault_server.address)
+    monkeypatch.setenv(VAULT_TOKEN_ENV, vault_server.root_token)
+    world.watch.append(vault_server.root_token)
+    return VaultView(vault_server, path=f"webhooks/t{uuid.uuid4().hex[:12]}")

@@ -245,28 +245,29 @@ class FakeTime:
             self.now += seconds
 
 
-def test_rate_limiter_allows_a_burst_of_capacity_then_paces() -> None:
+def test_rate_limiter_allows_a_burst_of_capacity_then_waits_for_the_window() -> None:
     fake = FakeTime()
-    limiter = RateLimiter(30, clock=fake.clock, sleep=fake.sleep)
+    limiter = RateLimiter(30, clock=fake.clock, sleep=fake.sleep, window_s=60.0)
     for _ in range(30):
         assert limiter.acquire() == 0.0
-    assert limiter.acquire() == pytest.approx(2.0)  # 30/min: one token every 2 s
-    fake.now += 60
+    assert limiter.acquire() == pytest.approx(60.0)  # a sliding minute: the 31st waits for the 1st to leave
+    fake.now += 1
     assert limiter.acquire() == 0.0
 
 
 def test_rate_limiter_reserves_in_arrival_order() -> None:
     fake = FakeTime(sleeping_advances=False)  # callers arriving together: each reserves the next token
-    limiter = RateLimiter(60, clock=fake.clock, sleep=fake.sleep)
-    for _ in range(60):
+    limiter = RateLimiter(2, clock=fake.clock, sleep=fake.sleep, window_s=60.0)
+    for seconds in range(2):
+        fake.now = seconds
         limiter.acquire()
-    waits = [limiter.acquire() for _ in range(3)]
-    assert waits == pytest.approx([1.0, 2.0, 3.0])
+    waits = [limiter.acquire() for _ in range(4)]
+    assert waits == pytest.approx([59.0, 60.0, 119.0, 120.0])
 
 
 def test_rate_limiter_is_used_for_every_attempt() -> None:
     fake = FakeTime()
-    limiter = RateLimiter(1, clock=fake.clock, sleep=fake.sleep)
+    limiter = RateLimiter(1, clock=fake.clock, sleep=fake.sleep, window_s=60.0)
     script = Script().on("GET", "/a", reply(429, headers={"Retry-After": "0"}), OK)
     api = script.client(limiter=limiter)
     api.request("GET", "/a")  # two attempts: the retry waits for a token too

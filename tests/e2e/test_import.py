@@ -1,0 +1,147 @@
+"""`reconciler import`: a manifest of an account's live webhooks, read with GETs only, that plans to nothing
+and applies nothing on every provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.e2e.world import TOKEN_ENV, World
+
+AUTH = {"Authorization": "Bearer sandbox-token"}
+
+# Webhooks made behind the tool's back, straight through each API: (path, body) per create.
+CREATES: dict[str, tuple[str, list[dict[str, Any]]]] = {
+    "ingate": (
+        "/api/v1/webhooks",
+        [
+            {"url": "https://hooks.acme.example/ingate/finance", "events": ["budget.warning"]},
+            {"url": "https://hooks.acme.example/ingate/all"},
+            {"url": "https://hooks.acme.example/ingate/all/"},  # a name that needs de-duplicating
+        ],
+    ),
+    "infraaudit": (
+        "/api/v1/webhooks",
+        [
+            {"name": "drift-alerts", "url": "https://hooks.acme.example/ia", "events": ["drift.detected", "ping"]},
+            {"name": "paused", "url": "https://hooks.acme.example/ia2", "events": ["ping"], "enabled": False},
+        ],
+    ),
+    "keeptrusts": (
+        "/v1/webhooks",
+        [
+            {"name": "blocked", "url": "https://hooks.acme.example/kt", "events": ["event.blocked"]},
+            {"name": "all", "url": "https://hooks.acme.example/kt/all", "events": [], "enabled": False},
+        ],
+    ),
+    "immuta": (
+        "/api/notification/webhook",
+        [
+            {"url": "https://hooks.acme.example/immuta", "verifyTls": True, "signingKey": "k" * 32},
+            {"url": "http://hooks.acme.example/immuta-plain", "verifyTls": False, "signingKey": "q" * 32},
+        ],
+    ),
+    "encrata": (
+        "/api/webhooks",
+        [
+            {"url": "https://hooks.acme.example/enc", "events": ["credits.low"], "description": "Credits"},
+            {"url": "https://hooks.acme.example/enc2", "events": ["apikey.created", "apikey.revoked"]},
+        ],
+    ),
+}
+
+
+def create_behind_the_back(world: World, provider: str, org: str) -> None:
+    path, bodies = CREATES[provider]
+    for body in bodies:
+        response = httpx.post(world.sandbox.base_url(provider, account=org) + path, headers=AUTH, json=body)
+        assert response.is_success, response.text
+
+
+def import_args(world: World, provider: str, org: str, *extra: str) -> list[str]:
+    base = world.sandbox.base_url(provider, account=org)
+    return ["import", "--provider", provider, "--base-url", base, "--token-env", TOKEN_ENV, "--org", org, *extra]
+
+
+@pytest.mark.parametrize("provider", sorted(CREATES))
+def test_import_round_trip(world: World, provider: str) -> None:
+    org = f"imported-{provider}"
+    create_behind_the_back(world, provider, org)
+    before = world.live(provider, org)
+    manifest = world.tmp / "imported.yaml"
+
+    world.sandbox.clear_requests()
+    result = world.run(*import_args(world, provider, org, "--secret-store", "desktop", "-o", str(manifest)))
+    assert result.code == 0, result.text
+    assert {r.method for r in world.sandbox.requests} == {"GET"}
+    assert f"{len(before)} webhook(s) of {org}" in result.out
+
+    doc = yaml.safe_load(manifest.read_text())
+    assert doc["version"] == 1
+    assert doc["secret_stores"] == {"desktop": {"type": "keyring"}}
+    (entry,) = doc["organizations"]
+    assert (entry["name"], entry["provider"], entry["secret_store"]) == (org, provider, "desktop")
+    assert entry["token"] == "${env:" + TOKEN_ENV + "}"
+    assert len(entry["webhooks"]) == len(before)
+    assert world.run("validate", manifest).code == 0
+
+    plan = world.run("plan", manifest, "--detailed-exitcode")
+    assert plan.code == 0, plan.text
+    world.sandbox.clear_requests()
+    applied = world.run("apply", manifest, "--auto-approve")
+    assert applied.code == 0, applied.text
+    assert "No changes" in applied.out
+    assert {r.method for r in world.sandbox.requests} == {"GET"}
+    assert world.live(provider, org) == before
+
+
+def test_import_to_stdout_without_a_store(world: World) -> None:
+    create_behind_the_back(world, "infraaudit", "acme")
+    result = world.run(*import_args(world, "infraaudit", "acme"))
+    assert result.code == 0, result.text
+    doc = yaml.safe_load(result.out)
+    assert set(doc) == {"version", "organizations"}
+    (entry,) = doc["organizations"]
+    assert "secret_store" not in entry
+    names = [w["name"] for w in entry["webhooks"]]
+    assert "drift-alerts" in names and "paused" in names
+    (paused,) = [w for w in entry["webhooks"] if w["name"] == "paused"]
+    assert paused["active"] is False
+
+
+def test_import_errors_are_clear(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("UNSET_TOKEN", raising=False)
+    unset = world.run("import", "--provider", "ingate", "--base-url", world.sandbox.url, "--token-env", "UNSET_TOKEN")
+    assert unset.code == 1 and "UNSET_TOKEN is not set" in unset.err
+    no_url = world.run("import", "--provider", "keeptrusts", "--token-env", TOKEN_ENV)
+    assert no_url.code == 1 and "give --base-url" in no_url.err
+    bad_name = world.run(*import_args(world, "ingate", "_reserved"))
+    assert bad_name.code == 1 and "must match" in bad_name.err
+    monkeypatch.setenv("WRONG_TOKEN", "wrong-token-value")
+    denied = world.run(
+        "import", "--provider", "ingate", "--base-url", world.sandbox.base_url("ingate"), "--token-env", "WRONG_TOKEN"
+    )
+    assert denied.code == 1 and "Traceback" not in denied.text
+    assert "wrong-token-value" not in denied.text
+
+
+def test_labels_that_are_not_names_are_renamed_in_place_and_said_so(world: World) -> None:
+    """A label that is no valid name (or none, on Keeptrusts) cannot survive: the first apply sets it to the
+    name import chose. That is an update in place, never a replacement, and the manifest says so."""
+    base = world.sandbox.base_url("keeptrusts", account="acme") + "/v1/webhooks"
+    for body in ({"url": "https://hooks.acme.example/a"}, {"name": "bad name!", "url": "https://hooks.acme.example/b"}):
+        assert httpx.post(base, headers=AUTH, json=body).status_code == 201
+    manifest = world.tmp / "imported.yaml"
+    assert world.run(*import_args(world, "keeptrusts", "acme", "-o", str(manifest))).code == 0
+    text = manifest.read_text()
+    assert "2 webhook(s) get a new name" in text
+    before = {h["id"] for h in world.live("keeptrusts", "acme")}
+
+    plan = world.run("plan", manifest, "--detailed-exitcode")
+    assert plan.code == 2 and "Plan: 0 to create, 2 to update, 0 to delete." in plan.out
+    assert world.run("apply", manifest, "--auto-approve").code == 0
+    assert {h["id"] for h in world.live("keeptrusts", "acme")} == before
+    assert world.run("plan", manifest, "--detailed-exitcode").code == 0

@@ -1,0 +1,191 @@
+"""`rotate` and `rotate_after`, user's eye view: a new secret in force at the provider and in the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema  # type: ignore[import-untyped]
+import keyring
+import pytest
+
+from tests.e2e.test_lifecycle import hook
+from tests.e2e.world import TOKEN_ENV, VaultView, World
+
+ORG = "acme"
+PLAN_SCHEMA = Path(__file__).parents[2] / "schemas" / "plan.schema.json"
+IN_PLACE = ["keeptrusts", "immuta"]
+RECREATE = ["ingate", "infraaudit", "encrata"]
+
+
+def meta(world: World, webhook: str = "alerts") -> dict[str, Any]:
+    text = keyring.get_password(world.service, f"{ORG}/{webhook}#meta")
+    assert text is not None
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def age_record(world: World, created_at: str = "2020-01-01T00:00:00Z", webhook: str = "alerts") -> None:
+    """Make the stored record look old, as if the webhook had been created long ago."""
+    keyring.set_password(
+        world.service, f"{ORG}/{webhook}#meta", json.dumps({**meta(world, webhook), "created_at": created_at})
+    )
+
+
+def applied(world: World, provider: str, **options: Any) -> tuple[str, dict[str, Any]]:
+    path = world.write([world.org(ORG, provider, [{**hook(provider), **options}])])
+    result = world.run("apply", path, "--auto-approve")
+    assert result.code == 0, result.text
+    (live,) = world.live(provider, ORG)
+    return str(path), live
+
+
+def writes(world: World) -> list[str]:
+    return [f"{r.method} {r.path}" for r in world.sandbox.requests if r.method != "GET"]
+
+
+@pytest.mark.parametrize("provider", IN_PLACE)
+def test_rotate_in_place_keeps_the_id_and_stores_the_new_secret(world: World, provider: str) -> None:
+    path, live = applied(world, provider)
+    before, created = world.stored(ORG, "alerts"), meta(world)["created_at"]
+
+    result = world.run("rotate", path, f"{ORG}/alerts")
+    assert result.code == 0, result.text
+    assert "rotated in place" in result.out
+    (after,) = world.live(provider, ORG)
+    assert after["id"] == live["id"]
+    secret = world.stored(ORG, "alerts")
+    assert secret is not None and secret != before
+    assert secret == world.current_secret(provider, ORG, live["id"])
+    record = meta(world)
+    assert record["webhook_id"] == live["id"] and record["created_at"] == created
+    assert record["rotated_at"] >= created
+    assert world.run("plan", path, "--detailed-exitcode").code == 0
+    drift = world.run("drift", path)
+    assert drift.code == 0, drift.text
+
+
+def test_rotate_in_place_on_vault(world: World, vault: VaultView) -> None:
+    path = world.write(
+        [world.org(ORG, "immuta", [hook("immuta")], secret_store="team-vault")], secret_stores=vault.stores()
+    )
+    assert world.run("apply", path, "--auto-approve").code == 0
+    before = vault.read(ORG, "alerts")
+    assert before is not None
+    result = world.run("rotate", path, f"{ORG}/alerts")
+    assert result.code == 0, result.text
+    after = vault.read(ORG, "alerts")
+    assert after is not None
+    assert after["secret"] != before["secret"]
+    assert after["secret"] == world.current_secret("immuta", ORG, before["webhook_id"])
+    assert {k: v for k, v in after.items() if k not in ("secret", "rotated_at")} == {
+        k: v for k, v in before.items() if k != "secret"
+    }
+    assert after["rotated_at"].endswith("Z")
+
+
+def test_immuta_rotation_that_the_api_refuses_keeps_the_old_secret(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, live = applied(world, "immuta")
+    before = world.stored(ORG, "alerts")
+    # A token that may read but not write: the list works, the PUT of the new key is refused (403).
+    world.sandbox.add_token("read-only-token-1234", "readonly")
+    monkeypatch.setenv(TOKEN_ENV, "read-only-token-1234")
+
+    result = world.run("rotate", path, f"{ORG}/alerts")
+    assert result.code == 1, result.text
+    assert "old one is kept" in result.err
+    assert world.stored(ORG, "alerts") == before == world.current_secret("immuta", ORG, live["id"])
+    assert "rotated_at" not in meta(world)
+
+
+@pytest.mark.parametrize("provider", RECREATE)
+def test_rotate_without_recreate_is_refused_and_changes_nothing(world: World, provider: str) -> None:
+    path, live = applied(world, provider)
+    before = world.stored(ORG, "alerts")
+    world.sandbox.clear_requests()
+
+    result = world.run("rotate", path, f"{ORG}/alerts")
+    assert result.code == 1
+    assert f"{provider} cannot rotate a secret in place; nothing changed" in result.err
+    assert "--recreate" in result.err
+    assert writes(world) == []
+    assert world.live(provider, ORG) == [live]
+    assert world.stored(ORG, "alerts") == before
+
+
+@pytest.mark.parametrize("provider", RECREATE)
+def test_rotate_with_recreate_makes_a_new_webhook_with_a_stored_secret(world: World, provider: str) -> None:
+    path, live = applied(world, provider)
+    before = world.stored(ORG, "alerts")
+
+    result = world.run("rotate", path, f"{ORG}/alerts", "--recreate")
+    assert result.code == 0, result.text
+    (new,) = world.live(provider, ORG)  # the old webhook is gone
+    assert new["id"] != live["id"]
+    secret = world.stored(ORG, "alerts")
+    assert secret is not None and secret != before
+    assert secret == world.current_secret(provider, ORG, new["id"])
+    assert meta(world)["webhook_id"] == new["id"]
+    assert world.run("plan", path, "--detailed-exitcode").code == 0
+
+
+@pytest.mark.parametrize("provider", IN_PLACE)
+def test_rotate_after_plans_and_applies_an_in_place_rotation(world: World, provider: str) -> None:
+    path, live = applied(world, provider, rotate_after="30d")
+    assert world.run("plan", path, "--detailed-exitcode").code == 0  # a fresh secret is not due
+    before = world.stored(ORG, "alerts")
+    age_record(world)
+
+    plan = world.run("plan", path, "--detailed-exitcode")
+    assert plan.code == 2, plan.text
+    assert f"~ alerts (id {live['id']})" in plan.out
+    assert 'secret: "set 2020-01-01T00:00:00Z" → "new secret (rotate_after 30d)"' in plan.out
+    assert "Plan: 0 to create, 1 to update, 0 to delete." in plan.out
+    saved = world.tmp / "plan.json"
+    assert world.run("plan", path, "--format", "json", "-o", saved).code == 0
+    document = json.loads(saved.read_text())
+    jsonschema.Draft202012Validator(json.loads(PLAN_SCHEMA.read_text())).validate(document)
+    (change,) = document["organizations"][0]["changes"]
+    assert change["action"] == "update"
+    assert [f["field"] for f in change["fields"]] == ["secret"]
+    markdown = world.run("plan", path, "--format", "markdown")
+    assert "rotate_after 30d" in markdown.out
+
+    result = world.run("apply", "--plan", saved)
+    assert result.code == 0, result.text
+    (after,) = world.live(provider, ORG)
+    assert after["id"] == live["id"]
+    secret = world.stored(ORG, "alerts")
+    assert secret != before and secret == world.current_secret(provider, ORG, live["id"])
+    assert meta(world)["created_at"] == "2020-01-01T00:00:00Z" and "rotated_at" in meta(world)
+    assert world.run("plan", path, "--detailed-exitcode").code == 0
+
+
+@pytest.mark.parametrize("provider", RECREATE)
+def test_rotate_after_replaces_where_the_api_cannot_rotate(world: World, provider: str) -> None:
+    path, live = applied(world, provider, rotate_after="4w")
+    age_record(world)
+
+    plan = world.run("plan", path, "--detailed-exitcode")
+    assert plan.code == 2, plan.text
+    assert f"± alerts (id {live['id']})" in plan.out
+    assert "1 to replace." in plan.out
+    result = world.run("apply", path, "--auto-approve")
+    assert result.code == 0, result.text
+    (new,) = world.live(provider, ORG)
+    assert new["id"] != live["id"]
+    assert world.stored(ORG, "alerts") == world.current_secret(provider, ORG, new["id"])
+    assert meta(world)["webhook_id"] == new["id"]
+    assert world.run("plan", path, "--detailed-exitcode").code == 0
+
+
+def test_rotate_after_never_replaces_a_protected_webhook(world: World) -> None:
+    path, live = applied(world, "ingate", rotate_after="1d", protect=True)
+    age_record(world)
+    result = world.run("apply", path, "--auto-approve")
+    assert result.code == 3, result.text
+    assert "protected" in result.err
+    assert world.live("ingate", ORG) == [live]
