@@ -45,17 +45,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         world = cast(_Server, self.server).world
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            # Unread chunks would corrupt the next request on this keep-alive connection.
-            self.close_connection = True
-            self._write(json_reply(Response(411, {"error": "send a Content-Length"})))
-            return
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self._write(json_reply(Response(400, {"error": "bad Content-Length"})))
+        body = self._body()
+        if body is None:
+            self.close_connection = True  # the framing is broken: the next request cannot be found
+            self._write(json_reply(Response(400, {"error": "bad Content-Length or chunked body"})))
             return
         parts = urlsplit(self.path)
         incoming = Incoming(
@@ -63,7 +56,7 @@ class _Handler(BaseHTTPRequestHandler):
             path=parts.path,
             query=parts.query,
             authorization=self.headers.get("Authorization"),
-            body=self.rfile.read(length) if length else b"",
+            body=body,
         )
         if parts.path.startswith(PREFIX):
             if not ipaddress.ip_address(self.client_address[0]).is_loopback:
@@ -76,6 +69,30 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the drop fault: no status line at all
             return
         self._write(reply)
+
+    def _body(self) -> bytes | None:
+        """The request body, by Content-Length or chunked transfer coding (as real API servers accept)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks: list[bytes] = []
+            while True:
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    return None
+                if size == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(16)  # the CRLF after each chunk
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return None
+        if length < 0:
+            return None
+        return self.rfile.read(length) if length else b""
 
     def _write(self, reply: Reply) -> None:
         self.send_response(reply.status)
