@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -185,7 +186,12 @@ def plan_org(
         return OrgPlan(org.name, org.provider, live_count=len(live), live_digest=digest, error=str(exc))
     matched = {m.desired.name: m for m in matches}
     matched_ids = {m.live.id for m in matches}
-    hosts_before = {host(w.url) for w in live}
+
+    @functools.cache
+    def hosts_before() -> frozenset[str]:
+        """The hosts the org sends to now; parsing every live URL is needed only for a create or URL change."""
+        return frozenset(host(w.url) for w in live)
+
     protected_ids = {e.webhook_id for e in index.values() if e.protect}
     name_of_id = {e.webhook_id: name for name, e in index.items()}
     secrets = secret_values(org)
@@ -200,7 +206,7 @@ def plan_org(
                     org.name,
                     hook.name,
                     fields=_creation_fields(hook, caps),
-                    new_destination=host(hook.url) not in hosts_before,
+                    new_destination=host(hook.url) not in hosts_before(),
                     desired=hook,
                 )
             )
@@ -223,7 +229,7 @@ def plan_org(
             fields = (*fields, FieldChange(SECRET_FIELD, "unknown: an earlier apply was interrupted", "new secret"))
             recreate = not caps.rotate_in_place
         if fields or renamed_from:
-            new_host = any(f.field == "url" for f in fields) and host(hook.url) not in hosts_before
+            new_host = any(f.field == "url" for f in fields) and host(hook.url) not in hosts_before()
             changes.append(
                 Change(
                     "replace" if recreate else "update",

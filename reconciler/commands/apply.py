@@ -9,7 +9,7 @@ from typing import Any
 
 from reconciler import output
 from reconciler.applier import ApplyReport, apply_plan, flush_recovery
-from reconciler.commands.common import add_orgs, add_parallelism, load
+from reconciler.commands.common import add_selection, load
 from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
 from reconciler.errors import ReconcilerError, StalePlan
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH
@@ -29,8 +29,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--allow-deletes", action="store_true", help="allow mass deletes and deleting every webhook of an org"
     )
-    add_orgs(parser)
-    add_parallelism(parser)
+    add_selection(parser)
     parser.set_defaults(func=run)
 
 

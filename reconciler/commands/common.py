@@ -1,14 +1,17 @@
-"""Helpers shared by the commands: manifest loading, org selection arguments."""
+"""Helpers shared by the commands: manifest loading, the arguments several commands take, targets."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from reconciler.engine import OrgState, Session, read_org
+from reconciler.engine import OrgState, Session, read_org, select_orgs
 from reconciler.errors import ReconcilerError
-from reconciler.model import DesiredWebhook, LiveWebhook, Manifest
+from reconciler.model import DesiredWebhook, LiveWebhook, Manifest, Organization
 from reconciler.planner import AmbiguousMatch, match
+
+FORMATS = ("text", "json", "markdown")
 
 
 def load(paths: Sequence[str]) -> Manifest:
@@ -34,6 +37,22 @@ def add_parallelism(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--parallelism", type=int, default=8, metavar="N", help="organizations worked on at once (default 8)"
     )
+
+
+def add_selection(parser: argparse.ArgumentParser) -> None:
+    """--org and --parallelism: which organizations, and how many at once."""
+    add_orgs(parser)
+    add_parallelism(parser)
+
+
+def add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=FORMATS, default="text")
+
+
+def read_only_session(args: argparse.Namespace) -> tuple[Session, list[Organization]]:
+    """The manifests of PATH..., a session that refuses every write, and the organizations --org selects."""
+    manifest = load(args.paths)
+    return Session(manifest, read_only=True, parallelism=args.parallelism), select_orgs(manifest, args.orgs)
 
 
 def add_target(parser: argparse.ArgumentParser) -> None:
@@ -65,3 +84,25 @@ def resolve_target(manifest: Manifest, session: Session, target: str) -> tuple[O
     if not found:
         raise ReconcilerError(f"{target} does not exist yet; run apply first")
     return state, hook, found[0].live
+
+
+@dataclass(frozen=True)
+class Target:
+    """One declared webhook that exists live, as `rotate` and `test` work on it."""
+
+    name: str  # ORG/WEBHOOK, as given
+    session: Session
+    state: OrgState
+    hook: DesiredWebhook
+    live: LiveWebhook
+
+
+def open_target(paths: Sequence[str], command: str) -> Target:
+    """`PATH... ORG/WEBHOOK`: load the manifests, open a session that may write, and find the webhook."""
+    *manifests, name = paths
+    if not manifests:
+        raise ReconcilerError(f"usage: reconciler {command} PATH... ORG/WEBHOOK")
+    manifest = load(manifests)
+    session = Session(manifest, read_only=False)
+    state, hook, live = resolve_target(manifest, session, name)
+    return Target(name, session, state, hook, live)

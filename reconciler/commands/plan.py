@@ -6,8 +6,8 @@ import argparse
 from typing import Any
 
 from reconciler import output
-from reconciler.commands.common import add_orgs, add_parallelism, add_paths, load
-from reconciler.engine import Session, plan_orgs, select_orgs
+from reconciler.commands.common import add_format, add_paths, add_selection, read_only_session
+from reconciler.engine import plan_orgs
 from reconciler.plan import Plan
 from reconciler.render import json as render_json
 from reconciler.render import markdown as render_markdown
@@ -18,19 +18,16 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser = sub.add_parser("plan", help="show what apply would change")
     add_paths(parser)
     parser.add_argument("-o", "--out", metavar="FILE", help="save the plan (JSON) for `apply --plan FILE`")
-    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    add_format(parser)
     parser.add_argument(
         "--detailed-exitcode", action="store_true", help="exit 2 when there are changes, 0 when there are none"
     )
-    add_orgs(parser)
-    add_parallelism(parser)
+    add_selection(parser)
     parser.set_defaults(func=run)
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
-    manifest = load(args.paths)
-    session = Session(manifest, read_only=True, parallelism=args.parallelism)
-    plan, _ = plan_orgs(session, select_orgs(manifest, args.orgs))
+    plan, _ = plan_orgs(*read_only_session(args))
     return plan
 
 

@@ -7,8 +7,7 @@ from typing import Any
 
 from reconciler import output
 from reconciler.applier import OrgApplier
-from reconciler.commands.common import add_target, load, resolve_target
-from reconciler.engine import Session
+from reconciler.commands.common import add_target, open_target
 from reconciler.errors import ReconcilerError
 
 
@@ -25,20 +24,15 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    *paths, target = args.paths
-    if not paths:
-        raise ReconcilerError("usage: reconciler rotate PATH... ORG/WEBHOOK")
-    manifest = load(paths)
-    session = Session(manifest, read_only=False)
-    state, hook, live = resolve_target(manifest, session, target)
-    applier = OrgApplier(session, state)
-    if state.caps.rotate_in_place:
-        output.emit(f"{target}: {applier.rotate(hook, live)}")
+    target = open_target(args.paths, "rotate")
+    applier = OrgApplier(target.session, target.state)
+    if target.state.caps.rotate_in_place:
+        output.emit(f"{target.name}: {applier.rotate(target.hook, target.live)}")
         return 0
     if not args.recreate:
         raise ReconcilerError(
-            f"{state.org.provider} cannot rotate a secret in place; nothing changed. `--recreate` deletes and "
-            f"re-creates {target} (a new id; receivers must take the new secret)"
+            f"{target.state.org.provider} cannot rotate a secret in place; nothing changed. `--recreate` deletes "
+            f"and re-creates {target.name} (a new id; receivers must take the new secret)"
         )
-    output.emit(f"{target}: {applier.recreate(hook, live)}")
+    output.emit(f"{target.name}: {applier.recreate(target.hook, target.live)}")
     return 0

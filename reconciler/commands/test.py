@@ -7,8 +7,7 @@ import time
 from typing import Any
 
 from reconciler import output
-from reconciler.commands.common import add_target, load, resolve_target
-from reconciler.engine import Session
+from reconciler.commands.common import add_target, open_target
 from reconciler.errors import ReconcilerError
 from reconciler.model import Delivery, TestResult
 from reconciler.providers.base import Provider
@@ -25,15 +24,11 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    *paths, target = args.paths
-    if not paths:
-        raise ReconcilerError("usage: reconciler test PATH... ORG/WEBHOOK")
-    manifest = load(paths)
-    session = Session(manifest, read_only=False)
-    state, _, live = resolve_target(manifest, session, target)
+    target = open_target(args.paths, "test")
+    state, live = target.state, target.live
     if state.caps.test == "none":
         raise ReconcilerError(f"{state.org.provider} has no test endpoint; nothing sent")
-    provider = session.provider(state.org)
+    provider = target.session.provider(state.org)
     earlier = {d.id for d in provider.deliveries(live.id)} if state.caps.deliveries else set()
     result = provider.test(live.id)
     if result.status_code is None and state.caps.deliveries:
@@ -45,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         status = f"HTTP {result.status_code}"
     verdict = ("delivered" if result.status_code is not None else "sent") if result.ok else "failed"
     detail = f": {result.message}" if result.message and not result.ok else ""
-    output.emit(f"{target} (id {live.id}): test event {verdict}, {status}{detail}{scope}", always=True)
+    output.emit(f"{target.name} (id {live.id}): test event {verdict}, {status}{detail}{scope}", always=True)
     return 0 if result.ok else 1
 
 

@@ -10,16 +10,7 @@ from typing import Any, ClassVar
 
 from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
 from reconciler.providers.capabilities import ENCRATA, Capabilities
-from reconciler.providers.translate import (
-    Adapter,
-    JsonObject,
-    delivery_status,
-    event_list,
-    flag,
-    integer,
-    merged,
-    text,
-)
+from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, text
 from reconciler.secret import Secret
 
 PATH = "/api/webhooks"
@@ -30,7 +21,7 @@ class EncrataProvider(Adapter):
     forbidden_hint: ClassVar[str] = "a workspace role that may manage webhooks"
 
     def list(self) -> list[LiveWebhook]:
-        return [self._live(item) for item in self.items(self.api.request("GET", PATH).body, "webhooks")]
+        return self.list_at(PATH)
 
     def get(self, webhook_id: str) -> LiveWebhook | None:
         body = self.fetch(PATH, {"id": webhook_id})
@@ -49,7 +40,7 @@ class EncrataProvider(Adapter):
         sent: JsonObject = {"url": hook.url, "events": self._events(hook), "is_active": hook.active}
         if hook.description is not None:
             sent["description"] = hook.description
-        data = self.obj(self.api.request("POST", PATH, json=sent).body)
+        data = self.call("POST", PATH, sent)
         return self._live(merged(sent, data)), self.secret_of(data)
 
     def update(self, live: LiveWebhook, hook: DesiredWebhook) -> LiveWebhook:
@@ -68,22 +59,13 @@ class EncrataProvider(Adapter):
         self.api.request("DELETE", PATH, json={"id": webhook_id})  # 200 {"status"} or 204
 
     def test(self, webhook_id: str) -> TestResult:
-        data = self.obj(self.api.request("POST", f"{PATH}/test", json={"id": webhook_id}).body)
+        data = self.call("POST", f"{PATH}/test", {"id": webhook_id})
         status = text(data, "status")
         return TestResult(status == "sent", integer(data, "response_status"), text(data, "error") or status)
 
     def deliveries(self, webhook_id: str) -> builtins.list[Delivery]:
         body = self.api.request("GET", f"{PATH}/deliveries", params={"webhook_id": webhook_id}).body
-        return [
-            Delivery(
-                id=self.ident(item),
-                event=text(item, "event_type", "event"),
-                status=delivery_status(text(item, "status")),
-                response_status=integer(item, "response_status"),
-                created_at=text(item, "created_at"),
-            )
-            for item in self.items(body, "deliveries")
-        ]
+        return self.deliveries_in(body, event=("event_type", "event"), response_status=("response_status",))
 
     def _events(self, hook: DesiredWebhook) -> builtins.list[str]:
         # The API needs at least one event: "all" is sent as the whole allow-list.

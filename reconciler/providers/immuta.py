@@ -18,7 +18,7 @@ class ImmutaProvider(Adapter):
     forbidden_hint: ClassVar[str] = "permission APPLICATION_ADMIN"
 
     def list(self) -> list[LiveWebhook]:
-        return [self._live(item) for item in self.items(self.api.request("GET", PATH).body, "webhooks")]
+        return self.list_at(PATH)
 
     def get(self, webhook_id: str) -> LiveWebhook | None:
         # The API documents no get-by-id: find it in the list.
@@ -28,7 +28,7 @@ class ImmutaProvider(Adapter):
         if secret is None:
             raise self.error("a client-supplied signing key is required to create a webhook")
         sent: JsonObject = {"url": hook.url, "verifyTls": _verify_tls(hook)}
-        data = self.obj(self.api.request("POST", PATH, json={**sent, "signingKey": secret.reveal()}).body)
+        data = self.call("POST", PATH, {**sent, "signingKey": secret.reveal()})
         # The response's `signingKey` is a boolean ("a key is set"), never the key.
         return self._live(merged(sent, data)), secret
 
@@ -54,7 +54,7 @@ class ImmutaProvider(Adapter):
         if live is None:
             raise self.error(f"webhook {webhook_id} not found")
         sent = {"url": live.url, "verifyTls": live.verify_tls is not False}
-        data = self.obj(self.api.request("POST", f"{PATH}/test", json=sent).body)
+        data = self.call("POST", f"{PATH}/test", sent)
         ok = text(data, "status") == "success"
         return TestResult(ok, integer(data, "httpStatusCode"), text(data, "errorMessage"), all_webhooks=True)
 

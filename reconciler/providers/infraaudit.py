@@ -9,16 +9,7 @@ from typing import ClassVar
 
 from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
 from reconciler.providers.capabilities import INFRAAUDIT, Capabilities
-from reconciler.providers.translate import (
-    Adapter,
-    JsonObject,
-    delivery_status,
-    event_list,
-    flag,
-    integer,
-    merged,
-    text,
-)
+from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, text
 from reconciler.secret import Secret
 
 PATH = "/api/v1/webhooks"
@@ -56,12 +47,11 @@ class InfraAuditProvider(Adapter):
         raise self.error(f"the webhook list is incomplete: got {len(items)} of {total}")
 
     def get(self, webhook_id: str) -> LiveWebhook | None:
-        body = self.fetch(f"{PATH}/{webhook_id}")
-        return None if body is None else self._live(self.obj(body))
+        return self.get_at(f"{PATH}/{webhook_id}")
 
     def create(self, hook: DesiredWebhook, secret: Secret | None) -> tuple[LiveWebhook, Secret]:
         sent = self._body(hook)
-        data = self.obj(self.api.request("POST", PATH, json=sent).body)
+        data = self.call("POST", PATH, sent)
         return self._live(merged(sent, _normalised(data))), self.secret_of(data)
 
     def update(self, live: LiveWebhook, hook: DesiredWebhook) -> LiveWebhook:
@@ -78,7 +68,7 @@ class InfraAuditProvider(Adapter):
         self.api.request("DELETE", f"{PATH}/{webhook_id}")  # 204, or 200 {"message"} from the vendor server
 
     def test(self, webhook_id: str) -> TestResult:
-        data = self.obj(self.api.request("POST", f"{PATH}/{webhook_id}/test").body)
+        data = self.call("POST", f"{PATH}/{webhook_id}/test")
         status = text(data, "status")
         ok = status == "success" if status is not None else flag(data, "success", default=False)
         return TestResult(ok, integer(data, "response_status", "status_code"), text(data, "error", "message"))
@@ -90,7 +80,9 @@ class InfraAuditProvider(Adapter):
         while len(collected) < DELIVERIES_KEPT:
             params: dict[str, str | int] = {"page": page, "per_page": DELIVERIES_PER_PAGE}
             body = self.api.request("GET", f"{PATH}/{webhook_id}/deliveries", params=params).body
-            batch = [_delivery(self.ident(item), item) for item in self.items(body, "deliveries")]
+            batch = self.deliveries_in(
+                body, event=("event", "event_type"), response_status=("response_status", "status_code")
+            )
             fresh = [d for d in batch if d.id not in seen]
             collected += fresh
             seen.update(d.id for d in fresh)
@@ -122,13 +114,3 @@ def _normalised(body: object) -> object:
     if isinstance(body, dict) and "is_enabled" in body and "enabled" not in body:
         return {**body, "enabled": body["is_enabled"]}
     return body
-
-
-def _delivery(delivery_id: str, data: JsonObject) -> Delivery:
-    return Delivery(
-        id=delivery_id,
-        event=text(data, "event", "event_type"),
-        status=delivery_status(text(data, "status")),
-        response_status=integer(data, "response_status", "status_code"),
-        created_at=text(data, "created_at"),
-    )

@@ -17,17 +17,16 @@ class IngateProvider(Adapter):
     forbidden_hint: ClassVar[str] = "an Enterprise plan and the admin role"
 
     def list(self) -> list[LiveWebhook]:
-        return [self._live(item) for item in self.items(self.api.request("GET", PATH).body, "webhooks")]
+        return self.list_at(PATH)
 
     def get(self, webhook_id: str) -> LiveWebhook | None:
-        body = self.fetch(f"{PATH}/{webhook_id}")
-        return None if body is None else self._live(self.obj(body))
+        return self.get_at(f"{PATH}/{webhook_id}")
 
     def create(self, hook: DesiredWebhook, secret: Secret | None) -> tuple[LiveWebhook, Secret]:
         sent: JsonObject = {"url": hook.url, "active": hook.active}
         if hook.events is not None:  # omitted = every event
             sent["events"] = event_list(hook.events)
-        data = self.obj(self.api.request("POST", PATH, json=sent).body)
+        data = self.call("POST", PATH, sent)
         return self._live(merged(sent, data)), self.secret_of(data)
 
     def update(self, live: LiveWebhook, hook: DesiredWebhook) -> LiveWebhook:

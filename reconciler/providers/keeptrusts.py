@@ -7,16 +7,7 @@ from typing import ClassVar
 
 from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
 from reconciler.providers.capabilities import KEEPTRUSTS, Capabilities
-from reconciler.providers.translate import (
-    Adapter,
-    JsonObject,
-    delivery_status,
-    event_list,
-    flag,
-    integer,
-    merged,
-    text,
-)
+from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, text
 from reconciler.secret import Secret
 
 PATH = "/v1/webhooks"
@@ -27,11 +18,10 @@ class KeeptrustsProvider(Adapter):
     forbidden_hint: ClassVar[str] = "scope webhooks:write"
 
     def list(self) -> list[LiveWebhook]:
-        return [self._live(item) for item in self.items(self.api.request("GET", PATH).body, "webhooks")]
+        return self.list_at(PATH)
 
     def get(self, webhook_id: str) -> LiveWebhook | None:
-        body = self.fetch(f"{PATH}/{webhook_id}")
-        return None if body is None else self._live(self.obj(body))
+        return self.get_at(f"{PATH}/{webhook_id}")
 
     def create(self, hook: DesiredWebhook, secret: Secret | None) -> tuple[LiveWebhook, Secret]:
         sent: JsonObject = {"name": hook.name, "url": hook.url, "enabled": hook.active}
@@ -39,7 +29,7 @@ class KeeptrustsProvider(Adapter):
             sent["events"] = event_list(hook.events)
         if secret is not None:
             sent["secret"] = secret.reveal()
-        data = self.obj(self.api.request("POST", PATH, json=sent).body)
+        data = self.call("POST", PATH, sent)
         # The server generates a secret unless one is supplied; it may not echo a supplied one.
         in_force = self.secret_of(data) if secret is None or "secret" in data else secret
         live = self._live(merged({k: v for k, v in sent.items() if k != "secret"}, data))
@@ -60,27 +50,19 @@ class KeeptrustsProvider(Adapter):
 
     def rotate(self, live: LiveWebhook, secret: Secret | None) -> Secret:
         # The API generates the new secret; the old one stops working at once.
-        data = self.obj(self.api.request("POST", f"{PATH}/{live.id}/rotate-secret").body)
-        return self.secret_of(data)
+        return self.secret_of(self.call("POST", f"{PATH}/{live.id}/rotate-secret"))
 
     def test(self, webhook_id: str) -> TestResult:
-        data = self.obj(self.api.request("POST", f"{PATH}/{webhook_id}/test").body)
+        data = self.call("POST", f"{PATH}/{webhook_id}/test")
         status = text(data, "status")
         ok = flag(data, "delivered", "success", default=status == "success")
         return TestResult(ok, integer(data, "status_code", "response_code"), text(data, "error", "message"))
 
     def deliveries(self, webhook_id: str) -> builtins.list[Delivery]:
         body = self.api.request("GET", f"{PATH}/{webhook_id}/deliveries").body
-        return [
-            Delivery(
-                id=self.ident(item),
-                event=text(item, "event", "event_type"),
-                status=delivery_status(text(item, "status")),
-                response_status=integer(item, "response_code", "response_status", "status_code"),
-                created_at=text(item, "created_at"),
-            )
-            for item in self.items(body, "deliveries")
-        ]
+        return self.deliveries_in(
+            body, event=("event", "event_type"), response_status=("response_code", "response_status", "status_code")
+        )
 
     def _live(self, data: JsonObject) -> LiveWebhook:
         return LiveWebhook(

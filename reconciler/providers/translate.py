@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -28,7 +29,7 @@ _DELIVERY_STATUS = {
 }
 
 
-class Adapter:
+class Adapter(abc.ABC):
     """Base of the adapters: holds the bound ApiClient; optional operations default to "unsupported"."""
 
     capabilities: ClassVar[Capabilities]
@@ -52,6 +53,23 @@ class Adapter:
             if exc.status == 404:
                 return None
             raise
+
+    def list_at(self, path: str) -> list[LiveWebhook]:
+        """Every webhook of one list call (no paging), bare or wrapped as `{"webhooks": [...]}`."""
+        return [self._live(item) for item in self.items(self.api.request("GET", path).body, "webhooks")]
+
+    def get_at(self, path: str) -> LiveWebhook | None:
+        """The webhook at its own URL; None when the API answers 404."""
+        body = self.fetch(path)
+        return None if body is None else self._live(self.obj(body))
+
+    def call(self, method: str, path: str, json: Any = None) -> JsonObject:
+        """A request whose answer must be one JSON object (a create, a test, a rotation)."""
+        return self.obj(self.api.request(method, path, json=json).body)
+
+    @abc.abstractmethod
+    def _live(self, data: JsonObject) -> LiveWebhook:
+        """One webhook of a response, in the model's terms: each API's own field names."""
 
     def error(self, message: str) -> ProviderError:
         return ProviderError(f"{self.name}: {message}")
@@ -91,6 +109,19 @@ class Adapter:
         if not isinstance(body, dict):
             raise self.error(f"unexpected response ({type(body).__name__}, expected an object)")
         return body
+
+    def deliveries_in(self, body: Any, *, event: tuple[str, ...], response_status: tuple[str, ...]) -> list[Delivery]:
+        """A delivery-history response; `event` and `response_status` name the keys to try, in order."""
+        return [
+            Delivery(
+                id=self.ident(item),
+                event=text(item, *event),
+                status=delivery_status(text(item, "status")),
+                response_status=integer(item, *response_status),
+                created_at=text(item, "created_at"),
+            )
+            for item in self.items(body, "deliveries")
+        ]
 
     def ident(self, data: JsonObject) -> str:
         value = data.get("id")

@@ -11,6 +11,7 @@ import json
 import uuid
 from typing import Any
 
+from reconciler.sandbox.common import apply_changes, error_message_only, public
 from reconciler.sandbox.fields import Fields, catalog
 from reconciler.sandbox.state import Context, new_token, new_uuid, utc_now
 from reconciler.sandbox.wire import ApiError, ProviderSpec, RateLimitStyle, Request, Response, Route
@@ -18,10 +19,6 @@ from reconciler.sandbox.wire import ApiError, ProviderSpec, RateLimitStyle, Requ
 EVENTS = catalog("encrata")
 SDK = "sdk"
 MAX_DELIVERIES = 50
-
-
-def _public(hook: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in hook.items() if k != "secret"}
 
 
 def _hook_id(ctx: Context, body: Fields) -> dict[str, Any]:
@@ -35,8 +32,8 @@ def _refuse_duplicate_url(ctx: Context, url: str, own_id: str | None = None) -> 
 
 def list_or_get(ctx: Context, req: Request) -> Response:
     if "id" in req.query:
-        return Response(200, _public(ctx.account.webhook(req.query["id"])))
-    hooks = [_public(h) for h in ctx.account.webhooks.values()]
+        return Response(200, public(ctx.account.webhook(req.query["id"])))
+    hooks = [public(h) for h in ctx.account.webhooks.values()]
     return Response(200, {"webhooks": hooks} if ctx.variant == SDK else hooks)
 
 
@@ -75,7 +72,7 @@ def update_hook(ctx: Context, req: Request) -> Response:
         "events": body.events("events", EVENTS, min_items=1, required=full_replace),
         "is_active": body.boolean("is_active", default=True if full_replace else None),
     }
-    hook.update({k: v for k, v in changes.items() if v is not None}, updated_at=utc_now())
+    apply_changes(hook, changes, updated_at=utc_now())
     if full_replace or body.has("description"):
         hook["description"] = body.string("description", nullable=True)
     return Response(200, {"status": "updated"})
@@ -118,10 +115,6 @@ def list_deliveries(ctx: Context, req: Request) -> Response:
     return Response(200, {"deliveries": items} if ctx.variant == SDK else items)
 
 
-def error_body(err: ApiError, variant: str) -> dict[str, Any]:
-    return {"error": err.message}
-
-
 SPEC = ProviderSpec(
     name="encrata",
     api_root="/api/webhooks",
@@ -133,7 +126,7 @@ SPEC = ProviderSpec(
         Route("POST", ("test",), test_hook, write=True),
         Route("GET", ("deliveries",), list_deliveries),
     ),
-    error_body=error_body,
+    error_body=error_message_only,
     forbidden_message="forbidden: your role cannot manage webhooks",
     variants=frozenset({"reference", SDK}),
     rate_limit=RateLimitStyle(limit=lambda faults: faults.encrata_rate_limit, enforced=True, wait_in_body=False),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+from reconciler.sandbox.common import apply_changes, delete_hook
 from reconciler.sandbox.fields import Fields
 from reconciler.sandbox.state import Context, new_uuid
 from reconciler.sandbox.wire import ApiError, ProviderSpec, Request, Response, Route
@@ -50,15 +51,10 @@ def update_hook(ctx: Context, req: Request) -> Response:
         "url": body.url("url", https_only=False),
         "verifyTls": body.boolean("verifyTls"),
     }
-    hook.update({k: v for k, v in changes.items() if v is not None})
+    apply_changes(hook, changes)
     if body.has("signingKey"):  # a new key is how a secret is reset
         hook["signingKey"] = _signing_key(ctx, body)
     return Response(200, _view(hook))
-
-
-def delete_hook(ctx: Context, req: Request) -> Response:
-    ctx.account.delete(req.params["id"])
-    return Response(204)
 
 
 def test_all(ctx: Context, req: Request) -> Response:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.sandbox.common import apply_changes
 from reconciler.sandbox.fields import Fields, catalog
 from reconciler.sandbox.state import Context, new_token, new_uuid, utc_now
 from reconciler.sandbox.wire import ApiError, ProviderSpec, RateLimitStyle, Request, Response, Route
@@ -90,7 +91,7 @@ def update_hook(ctx: Context, req: Request) -> Response:
         "events": body.events("events", EVENTS, min_items=1),
         "enabled": body.boolean(_enabled_key(ctx)),
     }
-    hook.update({k: v for k, v in changes.items() if v is not None}, updated_at=utc_now())
+    apply_changes(hook, changes, updated_at=utc_now())
     return Response(200, _view(ctx, hook))
 
 

@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.sandbox.common import apply_changes, delete_hook, error_message_only, get_hook, list_hooks, public
 from reconciler.sandbox.fields import Fields, catalog
 from reconciler.sandbox.state import Context, new_uuid, utc_now
-from reconciler.sandbox.wire import ApiError, ProviderSpec, Request, Response, Route
+from reconciler.sandbox.wire import ProviderSpec, Request, Response, Route
 
 EVENTS = catalog("ingate")
-
-
-def _public(hook: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in hook.items() if k != "secret"}
-
-
-def list_hooks(ctx: Context, req: Request) -> Response:
-    return Response(200, [_public(h) for h in ctx.account.webhooks.values()])
-
-
-def get_hook(ctx: Context, req: Request) -> Response:
-    return Response(200, _public(ctx.account.webhook(req.params["id"])))
 
 
 def create_hook(ctx: Context, req: Request) -> Response:
@@ -48,17 +37,8 @@ def update_hook(ctx: Context, req: Request) -> Response:
         "events": body.events("events", EVENTS, min_items=0),
         "active": body.boolean("active"),
     }
-    hook.update({k: v for k, v in changes.items() if v is not None})
-    return Response(200, _public(hook))
-
-
-def delete_hook(ctx: Context, req: Request) -> Response:
-    ctx.account.delete(req.params["id"])
-    return Response(204)
-
-
-def error_body(err: ApiError, variant: str) -> dict[str, Any]:
-    return {"error": err.message}
+    apply_changes(hook, changes)
+    return Response(200, public(hook))
 
 
 SPEC = ProviderSpec(
@@ -71,6 +51,6 @@ SPEC = ProviderSpec(
         Route("PUT", ("{id}",), update_hook, write=True, mutates=True),
         Route("DELETE", ("{id}",), delete_hook, write=True, mutates=True),
     ),
-    error_body=error_body,
+    error_body=error_message_only,
     forbidden_message="forbidden: webhooks need the Enterprise plan and the admin role",
 )

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.sandbox.common import apply_changes, delete_hook, error_message_only, get_hook, list_hooks, public
 from reconciler.sandbox.fields import Fields, catalog
 from reconciler.sandbox.state import Context, new_token, utc_now
-from reconciler.sandbox.wire import ApiError, ProviderSpec, Request, Response, Route
+from reconciler.sandbox.wire import ProviderSpec, Request, Response, Route
 
 EVENTS = catalog("keeptrusts")
 
 
 def _new_secret() -> str:
     return new_token("whsec_", 48)
-
-
-def _public(hook: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in hook.items() if k != "secret"}
-
-
-def list_hooks(ctx: Context, req: Request) -> Response:
-    return Response(200, [_public(h) for h in ctx.account.webhooks.values()])
-
-
-def get_hook(ctx: Context, req: Request) -> Response:
-    return Response(200, _public(ctx.account.webhook(req.params["id"])))
 
 
 def create_hook(ctx: Context, req: Request) -> Response:
@@ -53,15 +42,10 @@ def update_hook(ctx: Context, req: Request) -> Response:
         "events": body.events("events", EVENTS, min_items=0),
         "enabled": body.boolean("enabled"),
     }
-    hook.update({k: v for k, v in changes.items() if v is not None})
+    apply_changes(hook, changes)
     if body.has("name"):  # null clears the label
         hook["name"] = body.string("name", nullable=True)
-    return Response(200, _public(hook))
-
-
-def delete_hook(ctx: Context, req: Request) -> Response:
-    ctx.account.delete(req.params["id"])
-    return Response(204)
+    return Response(200, public(hook))
 
 
 def test_hook(ctx: Context, req: Request) -> Response:
@@ -98,10 +82,6 @@ def list_deliveries(ctx: Context, req: Request) -> Response:
     )
 
 
-def error_body(err: ApiError, variant: str) -> dict[str, Any]:
-    return {"error": err.message}
-
-
 SPEC = ProviderSpec(
     name="keeptrusts",
     api_root="/v1/webhooks",
@@ -115,6 +95,6 @@ SPEC = ProviderSpec(
         Route("POST", ("{id}", "rotate-secret"), rotate_secret, write=True, mutates=True),
         Route("GET", ("{id}", "deliveries"), list_deliveries),
     ),
-    error_body=error_body,
+    error_body=error_message_only,
     forbidden_message="forbidden: token lacks scope webhooks:write",
 )

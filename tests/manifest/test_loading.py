@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from yaml.nodes import MappingNode, SequenceNode
 
 from reconciler.manifest import load_manifests
+from reconciler.manifest.yamlload import _Loader
 from tests.manifest.util import ENV, problems, write
 
 ACME = """
@@ -215,3 +219,27 @@ def test_alias_expansion_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.chdir(tmp_path)
     write(tmp_path, "m.yaml", text)
     assert problems(["m.yaml"]) == ["m.yaml:1:1: the document expands to more than 1000000 values or 100 levels"]
+
+
+def _tags(node: Any) -> list[tuple[str, str]]:
+    """Every node's tag (with a scalar's text), depth first."""
+    if isinstance(node, MappingNode):
+        return [("{}", node.tag)] + [tag for pair in node.value for item in pair for tag in _tags(item)]
+    if isinstance(node, SequenceNode):
+        return [("[]", node.tag)] + [tag for item in node.value for tag in _tags(item)]
+    return [(node.value, node.tag)]
+
+
+def test_lean_resolver_tags_exactly_as_pyyaml() -> None:
+    """yamlload's loader resolves tags its own (faster) way: it must give PyYAML's safe loader's tags."""
+    plain = [
+        "", "~", "null", "Null", "NULL", "n", "N", "no", "yes", "Yes", "on", "OFF", "true", "False", "tRUE",
+        "0", "-1", "+7", "0x1F", "0o17", "017", "0b101", "1_000", "1:30", "190:20:30", "1.5", "-.5", ".inf",
+        "-.Inf", ".NaN", "1e3", "1.5e3", "6.8523015e+5", "2001-12-14", "2001-12-14t21:59:43.10-05:00", "<<",
+        "=", "https://x.example/a", "hook-001", "90d", "drift.detected", "1.2.3", ".", "+",
+    ]
+    text = "\n".join(f"k{i}: {value}" for i, value in enumerate(plain)) + "\n"
+    text += "quoted: ['1', \"true\", 'null']\nexplicit: !!str 1\nlist: [1, a, {b: ~}]\n<<: {m: 1}\n"
+    ours = _tags(yaml.compose(text, Loader=_Loader))
+    assert ours == _tags(yaml.compose(text, Loader=yaml.SafeLoader))
+    assert ("0x1F", "tag:yaml.org,2002:int") in ours and ("1", "tag:yaml.org,2002:str") in ours

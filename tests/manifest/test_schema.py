@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from reconciler.manifest import MANIFEST_SCHEMA_PATH, load_manifests
-from reconciler.manifest.schema import _validator
+from reconciler.manifest.schema import _compile, _inlined, _validator
 from reconciler.manifest.yamlload import parse
 from reconciler.model import DesiredWebhook, Location, Organization, Policy, StoreConfig
 from reconciler.providers.capabilities import PROVIDER_NAMES
@@ -81,6 +83,49 @@ def test_fast_validator_agrees_with_plain_jsonschema(text: str) -> None:
     plain = sorted(tuple(map(str, error.absolute_path)) for error in Draft202012Validator(SCHEMA).iter_errors(doc.data))
     fast = sorted(tuple(map(str, error.absolute_path)) for error in _validator().iter_errors(doc.data))
     assert fast == plain
+
+
+# Values that probe the fast path's jsonschema semantics: bools are not 1, keywords skip other types.
+ODD_VALUES: list[Any] = [None, True, False, 0, 1, 1.0, 2, "", "x", "_x", "1", "90d", "${env:A}", [], ["x"], [1], {}]
+
+
+def _values(node: Any) -> list[Any]:
+    """`node` and every value inside it."""
+    found = [node]
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+    for child in children:
+        found.extend(_values(child))
+    return found
+
+
+def _subschemas(schema: Any) -> list[Any]:
+    """`schema` and every schema inside it (the keywords the manifest schema uses)."""
+    if not isinstance(schema, dict):
+        return [schema]
+    inner = [schema.get(key) for key in ("additionalProperties", "propertyNames", "items", "not", "if", "then", "else")]
+    inner += [*schema.get("properties", {}).values(), *schema.get("allOf", ())]
+    return [schema, *(found for part in inner if part is not None for found in _subschemas(part))]
+
+
+def test_compiled_schema_judges_exactly_as_jsonschema() -> None:
+    """The fast path decides alone for valid manifests: each compiled (sub)schema must accept exactly
+    what jsonschema accepts, for every value of every bad case and example and a set of odd values."""
+    values: list[Any] = list(ODD_VALUES)
+    for text in [case[1] for case in CASES] + [path.read_text(encoding="utf-8") for path in EXAMPLES]:
+        doc, _ = parse("m.yaml", text)
+        if doc is not None:
+            values.extend(_values(doc.data))
+    compiled = 0
+    for schema in _subschemas(_inlined()):
+        check = _compile(schema)
+        if check is None:
+            continue
+        compiled += 1
+        plain = Draft202012Validator(schema)
+        for value in values:
+            assert check(value) == plain.is_valid(value), (schema, value)
+    assert compiled > 30  # every part of the manifest schema compiles: the document itself included
+    assert _compile(_inlined()) is not None
 
 
 def test_round_trip_into_the_model(tmp_path: Path) -> None:
@@ -182,3 +227,16 @@ def test_large_manifest_loads_fast(tmp_path: Path) -> None:
     elapsed = time.process_time() - started
     assert sum(len(org.webhooks) for org in manifest.organizations) == 10_000
     assert elapsed < 2.0, f"{len(lines)} lines took {elapsed:.2f} s"
+
+
+def test_a_valid_manifest_is_judged_without_jsonschema(tmp_path: Path) -> None:
+    """Start-up: jsonschema (its import and validator) is paid only when a manifest has a problem."""
+    valid = write(tmp_path, "ok.yaml", "version: 1\norganizations: []\n")
+    invalid = write(tmp_path, "bad.yaml", "version: 2\n")
+    code = (
+        "import sys\nfrom reconciler.errors import ManifestError\nfrom reconciler.manifest import load_manifests\n"
+        "try:\n    load_manifests(sys.argv[1:])\nexcept ManifestError:\n    pass\nprint('jsonschema' in sys.modules)"
+    )
+    for path, imported in ((valid, "False"), (invalid, "True")):
+        run = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True, check=True)
+        assert run.stdout.split() == [imported]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from reconciler.sandbox import Sandbox
 
 API_ROOT = {
@@ -34,3 +36,12 @@ def one_url(sb: Sandbox, provider: str, webhook_id: str, account: str = "default
     if provider == "encrata":
         return api(sb, provider, account), {"id": webhook_id}
     return f"{api(sb, provider, account)}/{webhook_id}", {}
+
+
+def post_create(
+    sb: Sandbox, client: httpx.Client, provider: str, body: dict[str, Any], account: str = "default"
+) -> dict[str, Any]:
+    """POST a create body; the emulator must accept it with the provider's create status."""
+    r = client.post(api(sb, provider, account), json=body)
+    assert r.status_code == CREATE_STATUS[provider], r.text
+    return dict(r.json())

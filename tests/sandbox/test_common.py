@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.providers.capabilities import PROVIDER_NAMES
 from reconciler.sandbox import RecordedRequest, Sandbox
-from tests.sandbox.helpers import CREATE_BODY, CREATE_STATUS, api, one_url
+from tests.sandbox.helpers import CREATE_BODY, api, one_url, post_create
 
 ERROR_KEYS = {
     "ingate": {"error"},
@@ -22,9 +22,7 @@ ERROR_KEYS = {
 
 
 def create(sb: Sandbox, client: httpx.Client, provider: str, account: str = "default") -> dict[str, Any]:
-    r = client.post(api(sb, provider, account), json=CREATE_BODY[provider])
-    assert r.status_code == CREATE_STATUS[provider], r.text
-    return dict(r.json())
+    return post_create(sb, client, provider, CREATE_BODY[provider], account)
 
 
 @pytest.mark.parametrize("provider", PROVIDER_NAMES)

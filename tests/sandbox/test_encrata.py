@@ -12,15 +12,13 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Sandbox
-from tests.sandbox.helpers import api
+from tests.sandbox.helpers import api, post_create
 
 BODY = {"url": "https://h.example/x", "events": ["lookup.completed", "credits.low"], "description": "prod"}
 
 
 def create(sb: Sandbox, client: httpx.Client, **extra: object) -> dict[str, Any]:
-    r = client.post(api(sb, "encrata"), json={**BODY, **extra})
-    assert r.status_code == 201, r.text
-    return dict(r.json())
+    return post_create(sb, client, "encrata", {**BODY, **extra})
 
 
 def test_create_shape_and_secret_format(sandbox: Sandbox, client: httpx.Client) -> None:

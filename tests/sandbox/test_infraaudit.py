@@ -9,16 +9,14 @@ import httpx
 import pytest
 
 from reconciler.sandbox import Sandbox
-from tests.sandbox.helpers import api
+from tests.sandbox.helpers import api, post_create
 
 BODY = {"name": "prod", "url": "https://h.example/x", "events": ["drift.detected", "alert.created"]}
 LIST_FIELDS = {"id", "name", "url", "events", "enabled", "created_at", "last_delivery_status", "last_delivery_at"}
 
 
 def create(sb: Sandbox, client: httpx.Client, **extra: object) -> dict[str, Any]:
-    r = client.post(api(sb, "infraaudit"), json={**BODY, **extra})
-    assert r.status_code == 201, r.text
-    return dict(r.json())
+    return post_create(sb, client, "infraaudit", {**BODY, **extra})
 
 
 def test_create_shape_and_secret_only_once(sandbox: Sandbox, client: httpx.Client) -> None:

@@ -267,3 +267,26 @@ def test_reprs_hold_no_token_or_secret(vault_server: VaultServer, vault_store_en
     stored = store.read("acme", "finance")
     assert SECRET not in repr(stored)
     assert vault_server.root_token not in repr(store) and vault_server.root_token not in repr(vault_store_env)
+
+
+@pytest.mark.parametrize("bypass", [False, True], ids=["proxied", "no_proxy"])
+def test_proxy_environment_is_honoured(
+    vault_server: VaultServer, vault_store_env: StoreConfig, monkeypatch: pytest.MonkeyPatch, bypass: bool
+) -> None:
+    """The store reads requests' environment once instead of per request: HTTP_PROXY and NO_PROXY still
+    apply. The proxy here is a closed port, so a proxied read fails to connect."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    if bypass:
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    store = VaultStore(vault_store_env)
+    if bypass:
+        assert store.read_index("acme") is None
+    else:
+        with pytest.raises(SecretStoreError, match="cannot connect"):
+            store.read_index("acme")
