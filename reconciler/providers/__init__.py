@@ -5,9 +5,12 @@ httpx and the adapters are imported on first use, so that `validate` (no network
 
 from __future__ import annotations
 
+import http.cookiejar
 import importlib
+import ssl
+import sys
 import threading
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.errors import ProviderError
 from reconciler.providers.base import Provider
@@ -37,8 +40,13 @@ class _AdapterClass(Protocol):
     def __call__(self, api: ApiClient) -> Provider: ...
 
 
+# httpx imports its optional command-line client (click, pygments: about 20 ms) whenever it is installed;
+# it is never used here. A None entry makes httpx fall back to its stub, as without the `cli` extra.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
 _lock = threading.Lock()
-_clients: dict[str, httpx.Client] = {}  # one connection pool per provider, shared by its orgs
+_clients: dict[tuple[str, bool], httpx.Client] = {}  # (provider, https): one pool each, shared by orgs
+_tls: ssl.SSLContext | None = None  # the trust store, loaded once and only when an https API is used
 _limiters: dict[tuple[str, Secret], RateLimiter] = {}  # a documented limit is per API key
 
 
@@ -56,10 +64,11 @@ def open_provider(
     from reconciler.providers.http import ApiClient, default_timeout
 
     adapter = _adapter_class(name)
+    key = (name, not base_url.lower().startswith("http://"))
     with _lock:
-        http = _clients.get(name)
+        http = _clients.get(key)
         if http is None:
-            http = _clients[name] = _new_client()
+            http = _clients[key] = _new_client(https=key[1])
         limiter = _limiter(name, token)
     api = ApiClient(
         http,
@@ -77,10 +86,12 @@ def open_provider(
 
 def close_all() -> None:
     """Close every shared connection pool (end of a run, or between tests)."""
+    global _tls
     with _lock:
         clients = list(_clients.values())
         _clients.clear()
         _limiters.clear()
+        _tls = None  # the next run reads the trust store (and SSL_CERT_FILE) afresh
     for client in clients:
         client.close()
 
@@ -94,12 +105,35 @@ def _adapter_class(name: str) -> _AdapterClass:
     return cls
 
 
-def _new_client() -> httpx.Client:
+def _new_client(*, https: bool) -> httpx.Client:
+    """Caller holds _lock."""
+    global _tls
     import httpx
 
+    if https:
+        # Loading the CA bundle takes about 25 ms: once per run, not once per provider.
+        if _tls is None:
+            _tls = httpx.create_ssl_context()
+        tls = _tls
+    else:
+        # This pool only ever sees http:// URLs (redirects are not followed), so it never does TLS; a
+        # context without trust roots (which would refuse any certificate) spares loading the CA bundle.
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     # Orgs of one provider are served from a thread pool (default 8 threads): keep that many connections.
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
-    return httpx.Client(limits=limits, follow_redirects=False)
+    # No cookie jar: the pool is shared by every org of a provider, and one org's cookies must never be
+    # sent with another's requests (the APIs authenticate with tokens and need none); parsing them costs.
+    return httpx.Client(limits=limits, follow_redirects=False, verify=tls, cookies=_NoCookies())
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing and sends nothing."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
 
 
 def _limiter(name: str, token: Secret) -> RateLimiter | None:

@@ -224,8 +224,9 @@ class ApiClient:
 
     @staticmethod
     def _log(method: str, path: str, outcome: int | str, started: float, attempt: int) -> None:
-        elapsed_ms = (time.monotonic() - started) * 1000
-        log.debug("%s %s -> %s in %.0f ms (attempt %d)", method, path, outcome, elapsed_ms, attempt)
+        if log.isEnabledFor(logging.DEBUG):  # every request passes here: skip the arithmetic when off
+            elapsed_ms = (time.monotonic() - started) * 1000
+            log.debug("%s %s -> %s in %.0f ms (attempt %d)", method, path, outcome, elapsed_ms, attempt)
 
     def _transport_error(self, method: str, path: str, exc: Exception, *, unknown: bool) -> ProviderError:
         what = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
