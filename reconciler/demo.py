@@ -67,7 +67,8 @@ def manifest(sandbox: Sandbox, *, changed: bool) -> str:
 
 
 def step(title: str, args: list[str], env: dict[str, str], ok: tuple[int, ...] = (0,)) -> None:
-    print(f"\n\033[1m== {title}\033[0m\n$ reconciler {shlex.join(args)}", flush=True)
+    heading = f"\033[1m== {title}\033[0m" if sys.stdout.isatty() and "NO_COLOR" not in os.environ else f"== {title}"
+    print(f"\n{heading}\n$ reconciler {shlex.join(args)}", flush=True)
     code = subprocess.run([sys.executable, "-m", "reconciler", *args], env=env, check=False).returncode
     print(f"(exit {code})", flush=True)
     if code not in ok:
@@ -107,6 +108,7 @@ def main() -> int:
                 ["plan", str(path.parent), "--detailed-exitcode"],
                 env,
             )
+            step("Drift check, as a nightly job runs it (exit 0 in sync, 2 drifted)", ["drift", str(path.parent)], env)
             print("\n== Where the secrets went (values never printed):")
             show_secrets(env)
         finally:

@@ -1,0 +1,16 @@
+"""`make demo` is the front door: it must run end to end on a fresh machine (sandbox + private keyring)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "reconciler.demo"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Plan: 0 to create, 0 to update, 0 to delete." in done.stdout
+    assert "No drift: 5 organization(s) in sync." in done.stdout
+    assert done.stdout.count(": stored (") == 6
