@@ -145,7 +145,8 @@ def print_report(report: ApplyReport) -> None:
     if report.failed:
         held = sum(1 for o in report.failed if o.held_back)
         failed = f"{len(report.failed) - held} failed" + (f", {held} delete(s) held back" if held else "")
-        output.emit(f"Apply finished partly: {summary}; {failed}.", always=True)
+        verdict = "Apply finished partly" if report.applied else "Apply failed, nothing changed"
+        output.emit(f"{verdict}: {summary}; {failed}.", always=True)
     else:
         output.emit(f"Apply complete: {summary}.", always=True)
 

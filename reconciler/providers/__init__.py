@@ -5,11 +5,11 @@ httpx and the adapters are imported on first use, so that `validate` (no network
 
 from __future__ import annotations
 
-import http.cookiejar
 import importlib
 import ssl
 import sys
 import threading
+from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any, Protocol
 
 from reconciler.errors import ProviderError
@@ -126,7 +126,7 @@ def _new_client(*, https: bool) -> httpx.Client:
     return httpx.Client(limits=limits, follow_redirects=False, verify=tls, cookies=_NoCookies())
 
 
-class _NoCookies(http.cookiejar.CookieJar):
+class _NoCookies(CookieJar):
     """A cookie jar that keeps nothing and sends nothing."""
 
     def extract_cookies(self, response: Any, request: Any) -> None:

@@ -49,6 +49,14 @@ def test_one_client_per_provider_and_one_limiter_per_token() -> None:
     assert adapter("ingate").api._limiter is None  # no documented limit
 
 
+def test_plain_http_pools_are_apart_and_https_pools_share_one_tls_context() -> None:
+    # Loading the CA bundle costs about 25 ms: once per run, and never for plain-http base URLs.
+    plain = adapter("ingate", base="http://127.0.0.1:1").api._http
+    tls_a, tls_b = adapter("ingate").api._http, adapter("encrata").api._http
+    assert plain is not tls_a
+    assert tls_a._transport._pool._ssl_context is tls_b._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+
 def test_parallel_opens_share_one_client() -> None:
     with ThreadPoolExecutor(8) as pool:
         opened = list(pool.map(lambda _: adapter("keeptrusts"), range(32)))
