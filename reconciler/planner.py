@@ -47,32 +47,36 @@ def live_events(live: LiveWebhook, caps: Capabilities) -> frozenset[str] | None:
 
 def comparable(hook: DesiredWebhook, caps: Capabilities) -> dict[str, object]:
     """The desired state in the API's terms: only fields the provider has, defaults filled in."""
-    fields: dict[str, object] = {"url": hook.url}
-    if caps.label_field:
-        fields["name"] = hook.name
-    if caps.events is not None:
-        fields["events"] = desired_events(hook, caps)
-    if caps.pausable:
-        fields["active"] = hook.active
-    if caps.has_description:
-        fields["description"] = hook.description or None
-    if "verify_tls" in caps.options:
-        fields["verify_tls"] = True if hook.verify_tls is None else hook.verify_tls
-    return fields
+    return _in_api_terms(caps, hook.url, hook.name, desired_events(hook, caps), hook.active, hook.description,
+                         hook.verify_tls)
 
 
 def observed(live: LiveWebhook, caps: Capabilities) -> dict[str, object]:
-    fields: dict[str, object] = {"url": live.url}
+    """The live state in the same terms, so that equal means "nothing to change"."""
+    return _in_api_terms(caps, live.url, live.label, live_events(live, caps), live.active, live.description,
+                         live.verify_tls)
+
+
+def _in_api_terms(
+    caps: Capabilities,
+    url: str,
+    label: str | None,
+    events: frozenset[str] | None,
+    active: bool,
+    description: str | None,
+    verify_tls: bool | None,
+) -> dict[str, object]:
+    fields: dict[str, object] = {"url": url}
     if caps.label_field:
-        fields["name"] = live.label
+        fields["name"] = label
     if caps.events is not None:
-        fields["events"] = live_events(live, caps)
+        fields["events"] = events
     if caps.pausable:
-        fields["active"] = live.active
+        fields["active"] = active
     if caps.has_description:
-        fields["description"] = live.description or None
+        fields["description"] = description or None
     if "verify_tls" in caps.options:
-        fields["verify_tls"] = True if live.verify_tls is None else live.verify_tls
+        fields["verify_tls"] = True if verify_tls is None else verify_tls
     return fields
 
 
