@@ -9,6 +9,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from reconciler import __version__, output
 from reconciler.errors import ManifestError, ReconcilerError
@@ -27,10 +28,19 @@ def global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     parser.add_argument("--no-color", action="store_true", default=default, help="never colour output")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, but 2 means "changes present" / "drift" here (SPEC §4): a typo
+    in a scheduled drift check must read as an error (1), not as drift."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="reconciler", description="Terraform-style plan/apply for SaaS webhook subscriptions."
     )
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")

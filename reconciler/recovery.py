@@ -47,6 +47,8 @@ def pending(org: str) -> list[tuple[Path, str, SecretRecord]]:
         return []
     for path in sorted(folder.glob(f"{org}__*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("org") != org:
+            continue  # `a__*` also matches the files of an org named `a__x`
         record = SecretRecord(
             Secret(data["secret"]),
             data["webhook_id"],

@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         output.emit(render_text.render_plan(plan, colour=colour), always=not args.auto_approve)
     check_safety(plan, allow_deletes=args.allow_deletes)
     if not plan.has_changes:
-        output.emit("No changes. The live webhooks match the manifests.")
+        if not plan.errors:  # an org that could not be read is no proof that anything matches
+            output.emit("No changes. The live webhooks match the manifests.")
         return report_errors(plan, applied=False)
     if not args.plan and not confirmed(args.auto_approve):
         output.emit("Apply cancelled; nothing changed.", always=True)

@@ -14,6 +14,7 @@ from reconciler import output
 from reconciler.errors import ReconcilerError
 from reconciler.model import LiveWebhook
 from reconciler.providers.capabilities import CAPABILITIES, PROVIDER_NAMES, Capabilities
+from reconciler.redact import mask_userinfo
 from reconciler.secret import Secret
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -69,7 +70,7 @@ def manifest_text(
     if store:
         entry["secret_store"] = store
     taken: set[str] = set()
-    pairs = [(w, webhook_entry(w, caps, taken)) for w in sorted(live, key=lambda w: (w.label or w.url, w.id))]
+    pairs = [(w, webhook_entry(org, w, caps, taken)) for w in sorted(live, key=lambda w: (w.label or w.url, w.id))]
     entry["webhooks"] = [declared for _, declared in pairs]
     doc["organizations"] = [entry]
     header = (
@@ -77,6 +78,13 @@ def manifest_text(
         "# Their signing secrets were never shown again by the API: `reconciler drift` reports them as\n"
         "# unknown until `reconciler rotate` stores new ones.\n"
     )
+    credentials = [declared for _, declared in pairs if declared["url"].startswith("${env:")]
+    if credentials:
+        names = ", ".join(credential_variable(org, d["name"]) for d in credentials)
+        header += (
+            f"# {len(credentials)} URL(s) carry credentials (`user:password@`), which are never printed: set {names}\n"
+            "# to each webhook's full URL before planning (read them from the provider's console).\n"
+        )
     if caps.label_field:
         # The label field carries the name (identity rule 2), so a label that is no valid name cannot be kept.
         relabelled = sum(1 for w, declared in pairs if w.label != declared["name"])
@@ -88,8 +96,12 @@ def manifest_text(
     return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
-def webhook_entry(w: LiveWebhook, caps: Capabilities, taken: set[str]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": unique_name(w, taken), "url": w.url}
+def webhook_entry(org: str, w: LiveWebhook, caps: Capabilities, taken: set[str]) -> dict[str, Any]:
+    name = unique_name(w, taken)
+    # A URL with credentials becomes an env reference: output never shows them, and a masked URL in the
+    # manifest would not match the live one.
+    url = f"${{env:{credential_variable(org, name)}}}" if mask_userinfo(w.url) != w.url else w.url
+    entry: dict[str, Any] = {"name": name, "url": url}
     if caps.events is not None and w.events is not None and (w.events or not caps.empty_events_means_all):
         entry["events"] = sorted(w.events)
     if caps.pausable and not w.active:
@@ -99,6 +111,10 @@ def webhook_entry(w: LiveWebhook, caps: Capabilities, taken: set[str]) -> dict[s
     if "verify_tls" in caps.options and w.verify_tls is False:
         entry["verify_tls"] = False
     return entry
+
+
+def credential_variable(org: str, webhook: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", f"{org}_{webhook}_URL".upper())
 
 
 def unique_name(w: LiveWebhook, taken: set[str]) -> str:

@@ -14,11 +14,10 @@ from reconciler.manifest.interpolate import substitute_env
 from reconciler.manifest.rules import build
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH, check_schema
 from reconciler.manifest.sources import read_sources
-from reconciler.manifest.urls import mask_url
 from reconciler.manifest.yamlload import Document, parse
 from reconciler.model import Manifest
 
-__all__ = ["MANIFEST_SCHEMA_PATH", "load_manifests", "mask_url"]
+__all__ = ["MANIFEST_SCHEMA_PATH", "load_manifests"]
 
 
 def load_manifests(paths: Sequence[str], environ: Mapping[str, str] | None = None) -> Manifest:

@@ -1,4 +1,4 @@
-"""URL helpers: masking credentials for output, and telling private destinations apart."""
+"""URL helpers: telling http(s) URLs and private destinations apart."""
 
 from __future__ import annotations
 
@@ -7,14 +7,7 @@ import re
 import socket
 from urllib.parse import urlsplit
 
-# The authority's `user:password@` part: everything between `//` and the last `@` before the path.
-_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#]*@")
 _LEGACY_IPV4 = re.compile(r"(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}")
-
-
-def mask_url(url: str) -> str:
-    """`https://user:pw@host/x` -> `https://***@host/x`; other URLs unchanged."""
-    return _USERINFO.sub(r"\1***@", url, count=1)
 
 
 def url_host(url: str) -> str | None:

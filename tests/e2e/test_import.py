@@ -145,3 +145,23 @@ def test_labels_that_are_not_names_are_renamed_in_place_and_said_so(world: World
     assert world.run("apply", manifest, "--auto-approve").code == 0
     assert {h["id"] for h in world.live("keeptrusts", "acme")} == before
     assert world.run("plan", manifest, "--detailed-exitcode").code == 0
+
+
+def test_a_url_with_credentials_is_imported_as_an_env_reference(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    org = "creds"
+    secret_url = "https://svc:hunter2-pw@hooks.acme.example/ingate/creds"
+    base = world.sandbox.base_url("ingate", account=org)
+    assert httpx.post(f"{base}/api/v1/webhooks", headers=AUTH, json={"url": secret_url}).is_success
+    manifest = world.tmp / "imported.yaml"
+    result = world.run(*import_args(world, "ingate", org, "--secret-store", "desktop", "-o", str(manifest)))
+    assert result.code == 0, result.text
+    text = manifest.read_text()
+    assert "hunter2" not in text and "svc:" not in text
+    (hook,) = yaml.safe_load(text)["organizations"][0]["webhooks"]
+    assert hook["url"] == "${env:CREDS_HOOKS_ACME_EXAMPLE_INGATE_CREDS_URL}"
+    assert "set CREDS_HOOKS_ACME_EXAMPLE_INGATE_CREDS_URL" in text
+
+    monkeypatch.setenv("CREDS_HOOKS_ACME_EXAMPLE_INGATE_CREDS_URL", secret_url)
+    plan = world.run("plan", str(manifest), "--detailed-exitcode")
+    assert plan.code == 0, plan.text
+    assert "hunter2" not in plan.text

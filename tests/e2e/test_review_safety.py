@@ -209,6 +209,17 @@ def test_drift_with_one_org_unreadable_is_never_in_sync(world: World, monkeypatc
 # -- pull-request comments that fit ------------------------------------------------------------------
 
 
+def test_apply_never_says_in_sync_when_an_org_could_not_be_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCKED_TOKEN", "locked-token-5d2e")
+    path = world.write([world.org("locked", "ingate", [hook("ingate")], token="${env:LOCKED_TOKEN}")])
+    result = world.run("apply", path, "--auto-approve")
+    assert result.code == 1, result.text
+    assert "error: locked: could not read:" in result.err
+    assert "match the manifests" not in result.out
+
+
 def test_markdown_for_200_orgs_fits_a_comment(world: World) -> None:
     long_path = "/".join(["deliveries-for-the-finance-and-audit-teams"] * 6)
 

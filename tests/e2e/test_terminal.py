@@ -148,6 +148,13 @@ def test_global_flags_on_either_side(world: World, position: str) -> None:
             assert os.environ[TOKEN_ENV] not in result.err
 
 
+@pytest.mark.parametrize("args", [["drift"], ["drift", "x.yaml", "--no-such-flag"], ["--no-such-flag"]])
+def test_usage_error_is_exit_1_never_the_drift_code(world: World, args: list[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        world.run(*args)
+    assert exited.value.code == 1
+
+
 def test_quiet_keeps_results_and_errors(world: World) -> None:
     path = str(manifest(world))
     as_json = world.run("plan", path, "--format", "json", "--quiet")

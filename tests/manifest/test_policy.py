@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.manifest import load_manifests, mask_url
+from reconciler.manifest import load_manifests
 from reconciler.manifest.urls import is_private_host
+from reconciler.redact import mask_userinfo
 from tests.manifest.util import ENV, write
 
 MANIFEST = """\
@@ -137,4 +138,4 @@ def test_policy_model(tmp_path: Path) -> None:
     ],
 )
 def test_mask_url(url: str, masked: str) -> None:
-    assert mask_url(url) == masked
+    assert mask_userinfo(url) == masked
