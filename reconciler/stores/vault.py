@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import hvac
 import hvac.exceptions
-import requests
+import urllib3.exceptions
 
 from reconciler.errors import SecretStoreError
 from reconciler.model import IndexEntry, SecretRecord, StoreConfig
@@ -22,13 +21,14 @@ from reconciler.stores.codec import (
     record_fields,
     record_from_fields,
 )
+from reconciler.stores.vault_transport import PooledAdapter, connection_pool
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0  # seconds, for every HTTP call
 
 
 class VaultStore:
-    """A `SecretStore` on a KV v2 mount. Safe to share between threads (hvac over one requests session)."""
+    """A `SecretStore` on a KV v2 mount. Safe to share between threads (hvac over one connection pool)."""
 
     def __init__(self, config: StoreConfig, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         if not config.address or config.token is None:
@@ -181,22 +181,22 @@ class VaultStore:
         if isinstance(exc, hvac.exceptions.VaultError):
             errors = "; ".join(str(e) for e in exc.errors or ()) or type(exc).__name__
             return f"the server answered: {errors}"
-        if isinstance(exc, requests.exceptions.Timeout):
-            return f"no answer from {self.address} within {self.timeout:g} s"
-        if isinstance(exc, requests.exceptions.ConnectionError):
+        # NewConnectionError is a kind of ConnectTimeoutError in urllib3: ask about it first.
+        if isinstance(exc, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ProxyError):
             return f"cannot connect to {self.address} (is the server running and reachable?)"
+        if isinstance(exc, urllib3.exceptions.TimeoutError):
+            return f"no answer from {self.address} within {self.timeout:g} s"
+        if isinstance(exc, urllib3.exceptions.HTTPError):
+            return f"the connection to {self.address} failed ({type(exc).__name__})"
         return f"{type(exc).__name__}: {exc}"
 
     def _kv(self) -> Any:
         if self._client is None:
-            verify, proxies, session = _environment_settings(self.address)
             self._client = hvac.Client(
                 url=self.address,
                 token=self._token.reveal(),
-                timeout=self.timeout,
-                verify=verify,
-                proxies=proxies,
-                session=session,
+                adapter=PooledAdapter,
+                pool=connection_pool(self.address, self.timeout),
             )
         return self._client.secrets.kv.v2
 
@@ -205,17 +205,6 @@ class VaultStore:
 
     def _where(self, path: str) -> str:
         return f"{self.mount}/data/{path}"
-
-
-def _environment_settings(address: str) -> tuple[bool | str, dict[str, str], requests.Session]:
-    """What requests would read from the environment for `address` (CA bundle, proxies honouring
-    NO_PROXY), read once, and a session that does not read it again: requests otherwise re-reads it,
-    and looks for ~/.netrc, on every request, which was a third of the CPU of a plan's Vault reads."""
-    verify: bool | str = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-    proxies = requests.utils.get_environ_proxies(address)
-    session = requests.Session()
-    session.trust_env = False
-    return verify, proxies, session
 
 
 class _Missing(Exception):
