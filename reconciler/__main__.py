@@ -1,7 +1,5 @@
 """`python -m reconciler`."""
 
-import sys
+from reconciler.cli import entry
 
-from reconciler.cli import main
-
-sys.exit(main())
+entry()

@@ -35,7 +35,11 @@ def add_orgs(parser: argparse.ArgumentParser) -> None:
 
 def add_parallelism(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--parallelism", type=int, default=8, metavar="N", help="organizations worked on at once (default 8)"
+        "--parallelism",
+        type=int,
+        default=8,
+        metavar="N",
+        help="organizations talking to their APIs at once (default 8)",
     )
 
 
