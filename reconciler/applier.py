@@ -279,12 +279,14 @@ class OrgApplier:
 
     # -- rotate ---------------------------------------------------------------------------------
 
-    def rotate(self, hook: DesiredWebhook, live: LiveWebhook) -> str:
-        """A new secret in place (Keeptrusts `rotate-secret`, Immuta's `signingKey`): same id, new secret stored."""
+    def rotate(self, hook: DesiredWebhook, live: LiveWebhook, renamed_from: str | None = None) -> str:
+        """A new secret in place (Keeptrusts `rotate-secret`, Immuta's `signingKey`): same id, new secret stored
+        under the declared name (`renamed_from`: the earlier name its records are under, dropped after)."""
         self.session.preflight(self.org)
         old = self.store.read(self.org.name, hook.name)
+        first = self.store.read(self.org.name, renamed_from) if renamed_from and renamed_from != hook.name else old
         stamp = now()
-        created = old.created_at if old is not None and old.webhook_id == live.id else stamp
+        created = first.created_at if first is not None and first.webhook_id == live.id else stamp
         where = self.store.location(self.org.name, hook.name)
 
         def record(secret: Secret) -> SecretRecord:
@@ -310,6 +312,7 @@ class OrgApplier:
             self.store_rotated(hook.name, record(self.provider.rotate(live, None)))
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
         self.store.write_index(self.org.name, self.index)
+        self.forget_earlier_name(renamed_from, hook.name)
         return f"secret rotated in place (id {live.id}); stored in {where}"
 
     def restore(self, name: str, old: SecretRecord | None) -> None:
@@ -339,11 +342,16 @@ class OrgApplier:
             created = self.create(hook)
         else:
             self.provider.delete(live.id)
-        if renamed_from and renamed_from != hook.name:
-            self.store.delete(self.org.name, renamed_from)
-            self.index.pop(renamed_from, None)
-            self.store.write_index(self.org.name, self.index)
+        self.forget_earlier_name(renamed_from, hook.name)
         return f"re-created with a new secret, old webhook {live.id} deleted; {created}"
+
+    def forget_earlier_name(self, earlier: str | None, name: str) -> None:
+        """The new secret is stored under `name`: the record and index entry under an earlier name hold a
+        secret no webhook uses any more."""
+        if earlier and earlier != name:
+            self.store.delete(self.org.name, earlier)
+            self.index.pop(earlier, None)
+            self.store.write_index(self.org.name, self.index)
 
     # -- delete ---------------------------------------------------------------------------------
 

@@ -68,8 +68,11 @@ def add_target(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def resolve_target(manifest: Manifest, session: Session, target: str) -> tuple[OrgState, DesiredWebhook, LiveWebhook]:
-    """ORG/WEBHOOK -> the org's live state, the declared webhook and the live one it is."""
+def resolve_target(
+    manifest: Manifest, session: Session, target: str
+) -> tuple[OrgState, DesiredWebhook, LiveWebhook, str]:
+    """ORG/WEBHOOK -> the org's live state, the declared webhook, the live one it is, and the name its store
+    records are under (an earlier name while a rename is not applied yet)."""
     org_name, _, hook_name = target.partition("/")
     if not org_name or not hook_name:
         raise ReconcilerError(f"expected ORG/WEBHOOK as the last argument, got '{target}'")
@@ -87,7 +90,7 @@ def resolve_target(manifest: Manifest, session: Session, target: str) -> tuple[O
         raise ReconcilerError(f"{org_name}: {exc}") from None
     if not found:
         raise ReconcilerError(f"{target} does not exist yet; run apply first")
-    return state, hook, found[0].live
+    return state, hook, found[0].live, found[0].via_name
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class Target:
     state: OrgState
     hook: DesiredWebhook
     live: LiveWebhook
+    stored_as: str  # the name its store records are under: hook.name, or an earlier name not yet renamed
 
 
 def open_target(paths: Sequence[str], command: str) -> Target:
@@ -108,5 +112,5 @@ def open_target(paths: Sequence[str], command: str) -> Target:
         raise ReconcilerError(f"usage: reconciler {command} PATH... ORG/WEBHOOK")
     manifest = load(manifests)
     session = Session(manifest, read_only=False)
-    state, hook, live = resolve_target(manifest, session, name)
-    return Target(name, session, state, hook, live)
+    state, hook, live, stored_as = resolve_target(manifest, session, name)
+    return Target(name, session, state, hook, live, stored_as)

@@ -27,12 +27,12 @@ def run(args: argparse.Namespace) -> int:
     target = open_target(args.paths, "rotate")
     applier = OrgApplier(target.session, target.state)
     if target.state.caps.rotate_in_place:
-        output.emit(f"{target.name}: {applier.rotate(target.hook, target.live)}")
+        output.emit(f"{target.name}: {applier.rotate(target.hook, target.live, renamed_from=target.stored_as)}")
         return 0
     if not args.recreate:
         raise ReconcilerError(
             f"{target.state.org.provider} cannot rotate a secret in place; nothing changed. `--recreate` deletes "
             f"and re-creates {target.name} (a new id; receivers must take the new secret)"
         )
-    output.emit(f"{target.name}: {applier.recreate(target.hook, target.live)}")
+    output.emit(f"{target.name}: {applier.recreate(target.hook, target.live, renamed_from=target.stored_as)}")
     return 0

@@ -189,3 +189,28 @@ def test_rotate_after_never_replaces_a_protected_webhook(world: World) -> None:
     assert result.code == 3, result.text
     assert "protected" in result.err
     assert world.live("ingate", ORG) == [live]
+
+
+@pytest.mark.parametrize("provider", ["keeptrusts", "ingate"])
+def test_rotate_during_a_rename_keeps_one_record_under_the_new_name(world: World, provider: str) -> None:
+    """`previously` declared, not applied yet: the store records are under the earlier name. Rotating
+    stores the new secret under the declared name and drops the earlier record, which held a secret no
+    webhook uses any more."""
+    applied(world, provider)
+    created = meta(world)["created_at"]
+    path = world.write([world.org(ORG, provider, [{**hook(provider, name="pager"), "previously": ["alerts"]}])])
+
+    flags = [] if provider == "keeptrusts" else ["--recreate"]
+    result = world.run("rotate", path, f"{ORG}/pager", *flags)
+    assert result.code == 0, result.text
+    (live,) = world.live(provider, ORG)
+    assert world.stored(ORG, "pager") == world.current_secret(provider, ORG, live["id"])
+    assert world.stored(ORG, "alerts") is None
+    assert keyring.get_password(world.service, f"{ORG}/alerts#meta") is None
+    index = json.loads(keyring.get_password(world.service, f"{ORG}/_index") or "{}")
+    assert list(index) == ["pager"] and index["pager"]["webhook_id"] == live["id"]
+    if provider == "keeptrusts":
+        assert meta(world, "pager")["created_at"] == created  # the same webhook: its record's history goes on
+
+    assert world.run("apply", path, "--auto-approve").code == 0  # what is left: the label, if any
+    assert world.run("plan", path, "--detailed-exitcode").code == 0
