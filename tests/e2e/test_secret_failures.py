@@ -17,13 +17,14 @@ import keyring
 import keyring.backends.fail
 import keyring.backends.null
 import pytest
+import secretstorage
 from keyring.backend import KeyringBackend
 from keyring.backends import SecretService
 
 from reconciler import recovery
 from reconciler.model import SecretRecord
 from reconciler.providers.ingate import IngateProvider
-from reconciler.sandbox.keyring_session import start_keyring_session
+from reconciler.sandbox.keyring_session import KeyringSession, start_keyring_session
 from reconciler.secret import Secret
 from tests.e2e.test_lifecycle import hook
 from tests.e2e.world import VAULT_ADDR_ENV, VAULT_TOKEN_ENV, VaultView, World
@@ -54,17 +55,67 @@ def assert_deleted_again(world: World, result: Any, provider: str = "ingate") ->
     assert [r.method for r in world.sandbox.requests if r.method != "GET"] == ["POST", "DELETE"]
 
 
-def test_keyring_stopped_after_create(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def lock_keyring() -> None:
+    """Lock the default collection, as a screen lock or `secret-tool lock` would; nobody can unlock it here."""
+    connection = secretstorage.dbus_init()
+    try:
+        secretstorage.get_default_collection(connection).lock()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def private_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[KeyringSession]:
+    """A gnome-keyring of its own, to lock or stop mid-run without touching the one other tests share."""
     with start_keyring_session() as session:
         for name, value in session.env.items():
             monkeypatch.setenv(name, value)
         keyring.set_keyring(SecretService.Keyring())  # type: ignore[no-untyped-call]  # restored by the fixture
-        after_create(monkeypatch, IngateProvider, session.stop)
-        path = world.write([world.org(ORG, "ingate", [hook("ingate")])])
-        result = world.run("apply", path, "--auto-approve")
+        yield session
+
+
+def test_keyring_stopped_after_create(
+    world: World, private_keyring: KeyringSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    after_create(monkeypatch, IngateProvider, private_keyring.stop)
+    path = world.write([world.org(ORG, "ingate", [hook("ingate")])])
+    result = world.run("apply", path, "--auto-approve")
     assert result.code == 1
     assert f"could not write service={world.service} username={ORG}/alerts" in result.text
     assert_deleted_again(world, result)
+
+
+LOCKED = "The keyring is locked: unlock it (e.g. the login keyring) and run again"
+
+
+def test_locked_keyring_is_refused_before_any_create(world: World, private_keyring: KeyringSession) -> None:
+    lock_keyring()
+    path = world.write([world.org(ORG, "ingate", [hook("ingate")])])
+    result = world.run("apply", path, "--auto-approve")
+    assert result.code == 1
+    assert LOCKED in result.text
+    assert [r for r in world.sandbox.requests if r.method != "GET"] == []
+
+
+def test_keyring_locked_after_create(
+    world: World, private_keyring: KeyringSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    after_create(monkeypatch, IngateProvider, lock_keyring)
+    path = world.write([world.org(ORG, "ingate", [hook("ingate")])])
+    result = world.run("apply", path, "--auto-approve")
+    assert result.code == 1
+    assert LOCKED in result.text
+    assert_deleted_again(world, result)
+
+
+def test_plan_with_a_locked_keyring_fails_instead_of_guessing(world: World, private_keyring: KeyringSession) -> None:
+    """Without the index a plan could adopt or prune the wrong webhooks: it stops, and says why."""
+    path = world.write([world.org(ORG, "ingate", [hook("ingate")])])
+    assert world.run("apply", path, "--auto-approve").code == 0
+    lock_keyring()
+    result = world.run("plan", path, "--detailed-exitcode")
+    assert result.code == 1
+    assert f"{ORG}: could not read" in result.err and LOCKED in result.err
 
 
 def test_vault_token_revoked_after_create_while_another_org_applies(
