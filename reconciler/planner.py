@@ -84,6 +84,8 @@ def field_changes(
     hook: DesiredWebhook, live: LiveWebhook, caps: Capabilities, secret_values: frozenset[str] = frozenset()
 ) -> tuple[FieldChange, ...]:
     want, have = comparable(hook, caps), observed(live, caps)
+    if want == have:  # the common case, decided in one comparison
+        return ()
     return tuple(
         FieldChange(name, before, after, masked=_masked(name, before, after, hook, secret_values))
         for name in want
@@ -131,7 +133,7 @@ def match(
     matches: dict[str, Match] = {}
 
     def take(hook: DesiredWebhook, found: list[tuple[LiveWebhook, str]], how: str) -> None:
-        if len({w.id for w, _ in found}) > 1:
+        if len(found) > 1 and len({w.id for w, _ in found}) > 1:
             raise AmbiguousMatch(_ambiguous(hook.name, [w for w, _ in found], how))
         if found:
             live_hook, via = found[0]
@@ -153,6 +155,8 @@ def match(
             if hook.name not in matches:
                 labelled = [(w, n) for n in _names(hook) for w in live if w.label == n and w.id not in claimed]
                 take(hook, labelled, "label")
+    if len(matches) == len(declared):
+        return [matches[h.name] for h in declared]
     url_claims = Counter(hook.url for hook in declared if hook.name not in matches)
     labels_declared = {n for h in declared for n in _names(h)}
     for hook in declared:  # (3) the URL, when no other declared webhook claims it
@@ -199,6 +203,7 @@ def plan_org(
     protected_ids = {e.webhook_id for e in index.values() if e.protect}
     name_of_id = {e.webhook_id: name for name, e in index.items()}
     secrets = secret_values(org)
+    rotation_due = rotation_due or {}
 
     changes: list[Change] = []
     for hook in org.webhooks:
@@ -217,16 +222,16 @@ def plan_org(
             continue
         fields = field_changes(hook, m.live, caps, secrets)
         renamed_from = m.via_name if m.via_name != hook.name else None
-        stored_protect = index.get(m.via_name, IndexEntry("")).protect
+        entry = index.get(m.via_name)
+        stored_protect = entry is not None and entry.protect
         if hook.protect != stored_protect:
             # Recorded in the store only: removing the webhook later must still find the guard.
             fields = (*fields, FieldChange("protect", stored_protect, hook.protect))
-        age = (rotation_due or {}).get(hook.name)
+        age = rotation_due.get(hook.name)
         recreate = False
         if age is not None and age.webhook_id == m.live.id and hook.rotate_after_days is not None:
             fields = (*fields, rotation_field(age, hook.rotate_after_days))
             recreate = not caps.rotate_in_place  # a new secret there means a new webhook: a replace
-        entry = index.get(m.via_name)
         if entry is not None and entry.pending and not any(f.field == SECRET_FIELD for f in fields):
             # An earlier apply stopped while setting this webhook's secret (killed between the provider's
             # answer and the store write): the secret in force may be one nobody has. Set a new one.

@@ -61,6 +61,8 @@ def _secret(doc: Document, path: Path, problems: list[Problem]) -> Secret | None
     return Secret(value)
 
 
+_NONE: frozenset[str] = frozenset()  # a webhook with no env-sourced fields (the usual case)
+
 def _url_problem(doc: Document, path: Path, url: str) -> Problem | None:
     """URL syntax of a value the schema could not see: one that came from ${env:}."""
     if path not in doc.refs or is_http_url(url):
@@ -279,7 +281,7 @@ class _Builder:
             previously=tuple(raw.get("previously", ())),
             verify_tls=raw.get("verify_tls"),
             rotate_after_days=int(rotate[:-1]) * _DAYS_PER_UNIT[rotate[-1]] if rotate else None,
-            masked=frozenset(key for key in ("url", "description") if (*path, key) in doc.refs),
+            masked=frozenset(key for key in ("url", "description") if (*path, key) in doc.refs) if doc.refs else _NONE,
             location=location,
         )
 

@@ -67,8 +67,9 @@ def _entry_fields(entry: IndexEntry) -> dict[str, object]:
 
 
 def index_from_fields(data: object) -> dict[str, IndexEntry] | None:
-    """Read an index tolerantly: a bare string value is the id. Anything else unexpected gives None."""
-    if not isinstance(data, Mapping):
+    """Read an index tolerantly: a bare string value is the id. Anything else unexpected gives None.
+    `data` is parsed JSON, so objects are dicts (an exact type check: this runs for every indexed webhook)."""
+    if not isinstance(data, dict):
         return None
     index: dict[str, IndexEntry] = {}
     for name, value in data.items():
@@ -76,7 +77,7 @@ def index_from_fields(data: object) -> dict[str, IndexEntry] | None:
             return None
         if isinstance(value, str) and value:
             index[name] = IndexEntry(webhook_id=value)
-        elif isinstance(value, Mapping):
+        elif isinstance(value, dict):
             webhook_id, protect = value.get("webhook_id"), value.get("protect")
             protect = False if protect is None else protect
             pending = value.get("pending", False)
