@@ -22,12 +22,15 @@ def substitute_env(doc: Document, environ: Mapping[str, str]) -> list[Problem]:
 
 
 def _walk(doc: Document, node: Any, path: Path, environ: Mapping[str, str], problems: list[Problem]) -> None:
-    items: Any = node.items() if isinstance(node, YMap) else enumerate(node)
+    items: Any = node.items() if type(node) is YMap else enumerate(node)
+    # Exact types (the loader makes only these), strings first: this visits every value of the manifests.
     for step, value in items:
-        if isinstance(value, YMap | YSeq):
+        kind = type(value)
+        if kind is str:
+            if "${" in value:  # most strings have none
+                node[step] = _substitute(doc, (*path, step), value, environ, problems)
+        elif kind is YMap or kind is YSeq:
             _walk(doc, value, (*path, step), environ, problems)
-        elif isinstance(value, str) and "${" in value:  # cheap test first: most strings have none
-            node[step] = _substitute(doc, (*path, step), value, environ, problems)
 
 
 def _substitute(doc: Document, path: Path, text: str, environ: Mapping[str, str], problems: list[Problem]) -> str:
