@@ -88,6 +88,17 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     return wall, code, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def machine_speed() -> float:
+    """CPU seconds for a fixed pure-Python loop, best of three: the machine's speed at the time of the run.
+    Shared machines vary by a quarter or more from one hour to the next, and every figure here with them."""
+    best = float("inf")
+    for _ in range(3):
+        start = time.process_time()
+        sum(range(30_000_000))
+        best = min(best, time.process_time() - start)
+    return best
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orgs", type=int, default=200)
@@ -112,7 +123,8 @@ def main() -> int:
             path.write_text(yaml.safe_dump(doc, sort_keys=False))
             total = args.orgs * args.webhooks
             print(f"setup: {args.orgs} orgs x {args.webhooks} webhooks = {total} webhooks, "
-                  f"{path.stat().st_size // 1024} KiB of YAML")
+                  f"{path.stat().st_size // 1024} KiB of YAML; machine speed {machine_speed():.2f} s "
+                  "for sum(range(30M)) (lower is faster)")
             populate(sandbox, doc, store)
 
             # As installed: pip compiles the package's bytecode, but an editable install under
