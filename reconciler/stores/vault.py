@@ -184,6 +184,12 @@ class VaultStore:
         # NewConnectionError is a kind of ConnectTimeoutError in urllib3: ask about it first.
         if isinstance(exc, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ProxyError):
             return f"cannot connect to {self.address} (is the server running and reachable?)"
+        if isinstance(exc, urllib3.exceptions.SSLError):
+            reason = exc.args[0] if exc.args else exc
+            return (
+                f"the TLS handshake with {self.address} failed ({reason}); if a private CA signed its "
+                "certificate, name that CA's bundle in REQUESTS_CA_BUNDLE"
+            )
         if isinstance(exc, urllib3.exceptions.TimeoutError):
             return f"no answer from {self.address} within {self.timeout:g} s"
         if isinstance(exc, urllib3.exceptions.HTTPError):

@@ -13,6 +13,7 @@ import pytest
 from reconciler.errors import SecretStoreError
 from reconciler.model import IndexEntry, StoreConfig
 from reconciler.stores.vault import VaultStore
+from tests.fixtures.keyring_service import unavailable
 from tests.fixtures.vault_server import VaultServer, start_openbao
 from tests.stores.records import SECRET, record
 
@@ -290,3 +291,41 @@ def test_proxy_environment_is_honoured(
     else:
         with pytest.raises(SecretStoreError, match="cannot connect"):
             store.read_index("acme")
+
+
+@pytest.fixture
+def tls_server() -> Iterator[VaultServer]:
+    """An OpenBao serving https with a certificate from a CA of its own, not in any trust store."""
+    try:
+        server = start_openbao(tls=True)
+    except RuntimeError as exc:
+        unavailable(f"no OpenBao server with TLS: {exc}")
+        raise
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_https_with_the_ca_bundle_from_the_environment(
+    tls_server: VaultServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert tls_server.ca_file is not None
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tls_server.ca_file))
+    store = VaultStore(tls_server.config())
+    store.preflight()
+    store.write("acme", "finance", record())
+    assert store.read("acme", "finance") == record()
+
+
+def test_https_without_trusting_the_ca_fails_clearly(tls_server: VaultServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    store = VaultStore(tls_server.config())
+    with pytest.raises(SecretStoreError) as caught:
+        store.read("acme", "finance")
+    message = str(caught.value)
+    assert f"the TLS handshake with {tls_server.address} failed" in message and "CERTIFICATE_VERIFY_FAILED" in message
+    assert "REQUESTS_CA_BUNDLE" in message
+    assert tls_server.root_token not in message
