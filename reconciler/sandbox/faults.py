@@ -70,12 +70,14 @@ class SlidingWindow:
         self.window_s = window_s
         self._hits: dict[tuple[str, ...], deque[float]] = {}
 
-    def hit(self, key: tuple[str, ...], limit: int, now: float, *, enforce: bool) -> WindowState:
+    def hit(self, key: tuple[str, ...], limit: int, now: float, *, enforce: bool, count: bool = True) -> WindowState:
+        """Count a request (unless `count` is false: one refused for another reason) and say whether the
+        window lets it through."""
         hits = self._hits.setdefault(key, deque())
         while hits and hits[0] <= now - self.window_s:
             hits.popleft()
         allowed = not enforce or len(hits) < limit
-        if allowed:
+        if allowed and count:
             hits.append(now)  # a refused request does not count against the window
         oldest = hits[0] if hits else now
         reset = oldest + self.window_s

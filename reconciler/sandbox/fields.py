@@ -55,8 +55,11 @@ class Fields:
         return value
 
     def boolean(self, key: str, default: bool | None = None) -> bool | None:
-        value = self.body.get(key, default)
-        if value is not None and not isinstance(value, bool):
+        """`default` when the key is absent; a present value, null included, must be true or false."""
+        if key not in self.body:
+            return default
+        value = self.body[key]
+        if not isinstance(value, bool):
             raise self._bad(key, "must be a boolean")
         return value
 

@@ -92,4 +92,5 @@ SPEC = ProviderSpec(
     ),
     error_body=error_body,
     forbidden_message="APPLICATION_ADMIN permission required",
+    role_for_reads=True,
 )

@@ -53,4 +53,5 @@ SPEC = ProviderSpec(
     ),
     error_body=error_message_only,
     forbidden_message="forbidden: webhooks need the Enterprise plan and the admin role",
+    role_for_reads=True,
 )

@@ -109,7 +109,7 @@ class _Exchange:
             if allowed:
                 return self.error(ApiError(405, "method not allowed"), ("Allow", ", ".join(allowed)))
             return self.error(ApiError(404, "not found"))
-        if route.write and self.world.tokens.get(self.token) != "admin":
+        if (route.write or self.spec.role_for_reads) and self.world.tokens.get(self.token) != "admin":
             return self.error(ApiError(403, self.spec.forbidden_message))
         try:
             request = Request(self.incoming.method, params, _query(self.incoming.query), _json(self.incoming.body))
@@ -126,11 +126,17 @@ class _Exchange:
     def _admit(self) -> Reply | None:
         """Rate limit, authentication and the faults that strike before anything is applied."""
         style = self.spec.rate_limit
+        # An injected 429 refuses the request as the real limit does, so it does not count against it either.
+        injected_429 = self.located is not None and self.token in self.world.tokens and self.dice.rate_limited()
         if style and self.limit is not None:
             # Keyed by the presented token and checked before auth: the docs' limit per API key.
             account = self.located[0] if self.located else ""
             window = self.world.limiter.hit(
-                (self.spec.name, account, self.token), self.limit, time.time(), enforce=style.enforced
+                (self.spec.name, account, self.token),
+                self.limit,
+                time.time(),
+                enforce=style.enforced,
+                count=not injected_429,
             )
             self.headers = _limit_headers(self.limit, window.remaining, window.reset_epoch)
             if not window.allowed:
@@ -139,7 +145,7 @@ class _Exchange:
             return None
         if self.token not in self.world.tokens:
             return self.error(ApiError(401, "missing or invalid bearer token"))
-        if self.dice.rate_limited():
+        if injected_429:
             wait = self.dice.faults.retry_after_s
             if self.limit is not None:
                 self.headers = _limit_headers(self.limit, 0, int(time.time()) + wait)

@@ -85,3 +85,6 @@ class ProviderSpec:
     base_suffix: str = ""  # the tail of the documented base URL, e.g. Immuta's "/marketplace"
     variants: frozenset[str] = field(default_factory=lambda: frozenset({"reference"}))
     rate_limit: RateLimitStyle | None = None
+    # Ingate (enterprise admin) and Immuta (APPLICATION_ADMIN) refuse a token without the role on every
+    # route, reads too; the others only on writes.
+    role_for_reads: bool = False

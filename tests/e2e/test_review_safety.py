@@ -126,7 +126,7 @@ def test_no_delete_in_an_org_where_a_create_or_update_failed(world: World, monke
     url = "https://hooks.acme.example/{}".format
     first = [
         world.org("enc", "encrata", [{"name": "a", "url": url("a")}, {"name": "x", "url": url("x")}]),
-        world.org("ro", "ingate", [{"name": "keep", "url": url("keep")}, {"name": "old", "url": url("old")}]),
+        world.org("ro", "keeptrusts", [{"name": "keep", "url": url("keep")}, {"name": "old", "url": url("old")}]),
     ]
     assert world.run("apply", world.write(first), "--auto-approve").code == 0
     world.sandbox.clear_requests()
@@ -137,7 +137,7 @@ def test_no_delete_in_an_org_where_a_create_or_update_failed(world: World, monke
         # A token that may read but not write: the create is refused (403).
         world.org(
             "ro",
-            "ingate",
+            "keeptrusts",
             [{"name": "keep", "url": url("keep")}, {"name": "z", "url": url("z")}],
             prune=True,
             token="${env:RO_TOKEN}",
@@ -153,7 +153,7 @@ def test_no_delete_in_an_org_where_a_create_or_update_failed(world: World, monke
     assert "Apply finished partly" in applied.out
     assert writes(world, "enc") == ["POST", "PUT"] and writes(world, "ro") == ["POST"]
     assert url("x") in {h["url"] for h in world.live("encrata", "enc")}
-    assert {h["url"] for h in world.live("ingate", "ro")} == {url("keep"), url("old")}
+    assert {h["url"] for h in world.live("keeptrusts", "ro")} == {url("keep"), url("old")}
 
 
 # -- honest drift ------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import jsonschema  # type: ignore[import-untyped]
 import keyring
 import pytest
 
+from reconciler.model import LiveWebhook
+from reconciler.providers.immuta import ImmutaProvider
 from tests.e2e.test_lifecycle import hook
 from tests.e2e.world import TOKEN_ENV, VaultView, World
 
@@ -90,9 +92,17 @@ def test_immuta_rotation_that_the_api_refuses_keeps_the_old_secret(
 ) -> None:
     path, live = applied(world, "immuta")
     before = world.stored(ORG, "alerts")
-    # A token that may read but not write: the list works, the PUT of the new key is refused (403).
-    world.sandbox.add_token("read-only-token-1234", "readonly")
-    monkeypatch.setenv(TOKEN_ENV, "read-only-token-1234")
+    # The token is revoked once the webhooks are listed: the PUT of the new key is refused (401).
+    world.sandbox.add_token("short-lived-token-1234")
+    monkeypatch.setenv(TOKEN_ENV, "short-lived-token-1234")
+    listed = ImmutaProvider.list
+
+    def list_then_revoke(self: ImmutaProvider) -> list[LiveWebhook]:
+        found = listed(self)
+        world.sandbox.revoke_token("short-lived-token-1234")
+        return found
+
+    monkeypatch.setattr(ImmutaProvider, "list", list_then_revoke)
 
     result = world.run("rotate", path, f"{ORG}/alerts")
     assert result.code == 1, result.text

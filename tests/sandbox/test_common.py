@@ -33,11 +33,16 @@ def test_missing_or_invalid_token_is_401(sandbox: Sandbox, anon: httpx.Client, p
     assert r.status_code == 401 and set(r.json()) == ERROR_KEYS[provider]
 
 
+ROLE_FOR_READS = {"ingate", "immuta"}  # PROVIDERS.md: admin role / APPLICATION_ADMIN for the whole API
+
+
 @pytest.mark.parametrize("provider", PROVIDER_NAMES)
-def test_readonly_token_reads_but_gets_403_on_writes(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
+def test_readonly_token_gets_403_on_writes(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
+    """And on reads too where the whole API needs the role (Ingate's admin, Immuta's APPLICATION_ADMIN)."""
     sandbox.add_token("viewer", role="readonly")
     viewer = {"Authorization": "Bearer viewer"}
-    assert client.get(api(sandbox, provider), headers=viewer).status_code == 200
+    listed = client.get(api(sandbox, provider), headers=viewer)
+    assert listed.status_code == (403 if provider in ROLE_FOR_READS else 200)
     r = client.post(api(sandbox, provider), json=CREATE_BODY[provider], headers=viewer)
     assert r.status_code == 403 and set(r.json()) == ERROR_KEYS[provider]
     assert sandbox.webhooks(provider) == []
@@ -164,3 +169,15 @@ def test_chunked_bodies_are_read(sandbox: Sandbox, client: httpx.Client) -> None
     assert r.status_code == 201, r.text
     listed = client.get(api(sandbox, "ingate"))  # the next request on the connection is unharmed
     assert [w["url"] for w in listed.json()] == ["https://h.example/x"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "field"), [("infraaudit", "enabled"), ("keeptrusts", "enabled"), ("immuta", "verifyTls")]
+)
+def test_null_for_a_boolean_is_a_validation_error(
+    sandbox: Sandbox, client: httpx.Client, provider: str, field: str
+) -> None:
+    """`enabled`/`verifyTls` default to true when omitted; a null is not omitted, and is refused."""
+    r = client.post(api(sandbox, provider), json={**CREATE_BODY[provider], field: None})
+    assert r.status_code == (422 if provider == "infraaudit" else 400)
+    assert field in r.text and sandbox.webhooks(provider) == []

@@ -81,3 +81,13 @@ def test_faults_are_validated() -> None:
         Faults(latency_ms=-1)
     with pytest.raises(ValueError):
         Faults(encrata_rate_limit=0)
+
+
+def test_an_injected_429_does_not_count_against_encratas_limit(sandbox: Sandbox, client: httpx.Client) -> None:
+    """Like a request the real limit refuses, a request refused by an injected 429 is not counted."""
+    root = api(sandbox, "encrata")
+    assert client.get(root).headers["x-ratelimit-remaining"] == "29"
+    sandbox.set_faults(Faults(rate_limit_every=1, retry_after_s=1), provider="encrata")
+    assert client.get(root).status_code == 429
+    sandbox.set_faults(Faults(), provider="encrata")
+    assert client.get(root).headers["x-ratelimit-remaining"] == "28"
