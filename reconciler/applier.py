@@ -166,20 +166,21 @@ class OrgApplier:
 
     # -- create ---------------------------------------------------------------------------------
 
-    def create(self, hook: DesiredWebhook) -> str:
+    def create(self, hook: DesiredWebhook, *, rotation: bool = False) -> str:
+        """`rotation`: the webhook is made anew to give it a new secret; its record says when (`rotated_at`)."""
         self.session.preflight(self.org)
         supplied: Secret | None = None
         if self.caps.client_secret == "required":
             # Secret first: stored before it is sent, so a crash can never leave it only at the provider.
             supplied = Secret.generate()
-            self.store.write(self.org.name, hook.name, self.record(hook, supplied, webhook_id=""))
+            self.store.write(self.org.name, hook.name, self.record(hook, supplied, webhook_id="", rotation=rotation))
         try:
             live, secret = self.create_once(hook, supplied)
         except ProviderError:
             if supplied is not None and hook.name not in self.unsure:
                 self.store.delete(self.org.name, hook.name)
             raise
-        self.keep_secret(hook, live, secret)
+        self.keep_secret(hook, live, secret, rotation=rotation)
         if field_changes(hook, live, self.caps):
             # Some APIs ignore fields on create (a paused webhook on Ingate, Encrata): set them now,
             # after the secret is safe.
@@ -223,8 +224,8 @@ class OrgApplier:
             return live.label == hook.name
         return live.url == hook.url
 
-    def keep_secret(self, hook: DesiredWebhook, live: LiveWebhook, secret: Secret) -> None:
-        record = self.record(hook, secret, webhook_id=live.id)
+    def keep_secret(self, hook: DesiredWebhook, live: LiveWebhook, secret: Secret, *, rotation: bool = False) -> None:
+        record = self.record(hook, secret, webhook_id=live.id, rotation=rotation)
         try:
             self.store.write(self.org.name, hook.name, record)
         except SecretStoreError as exc:
@@ -251,8 +252,13 @@ class OrgApplier:
                 f"{exc}; the rotated secret was saved to {path} (mode 0600); the next apply stores it"
             ) from None
 
-    def record(self, hook: DesiredWebhook, secret: Secret, *, webhook_id: str) -> SecretRecord:
-        return SecretRecord(secret, webhook_id, self.org.provider, hook.url, now(), protect=hook.protect)
+    def record(
+        self, hook: DesiredWebhook, secret: Secret, *, webhook_id: str, rotation: bool = False
+    ) -> SecretRecord:
+        stamp = now()
+        return SecretRecord(
+            secret, webhook_id, self.org.provider, hook.url, stamp, stamp if rotation else None, hook.protect
+        )
 
     # -- update ---------------------------------------------------------------------------------
 
@@ -333,13 +339,13 @@ class OrgApplier:
     def recreate(self, hook: DesiredWebhook, live: LiveWebhook, renamed_from: str | None = None) -> str:
         """A new secret where the API cannot rotate in place: a new webhook (new id), then the old one goes."""
         try:
-            created = self.create(hook)
+            created = self.create(hook, rotation=True)
         except ProviderError as exc:
             if exc.status != 409:
                 raise
             # The API refuses two webhooks with one URL (Encrata): the old one has to go first.
             self.provider.delete(live.id)
-            created = self.create(hook)
+            created = self.create(hook, rotation=True)
         else:
             self.provider.delete(live.id)
         self.forget_earlier_name(renamed_from, hook.name)

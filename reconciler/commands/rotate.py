@@ -8,7 +8,6 @@ from typing import Any
 from reconciler import output
 from reconciler.applier import OrgApplier
 from reconciler.commands.common import add_target, open_target
-from reconciler.errors import ReconcilerError
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -17,8 +16,8 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser.add_argument(
         "--recreate",
         action="store_true",
-        help="where the API cannot rotate in place: delete and re-create the webhook "
-        "(new id; receivers must take the new secret)",
+        help="delete and re-create the webhook even where the API can rotate in place (a new id). Where it "
+        "cannot (Ingate, InfraAudit, Encrata), rotate always re-creates",
     )
     parser.set_defaults(func=run)
 
@@ -26,13 +25,10 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     target = open_target(args.paths, "rotate")
     applier = OrgApplier(target.session, target.state)
-    if target.state.caps.rotate_in_place:
-        output.emit(f"{target.name}: {applier.rotate(target.hook, target.live, renamed_from=target.stored_as)}")
-        return 0
-    if not args.recreate:
-        raise ReconcilerError(
-            f"{target.state.org.provider} cannot rotate a secret in place; nothing changed. `--recreate` deletes "
-            f"and re-creates {target.name} (a new id; receivers must take the new secret)"
-        )
-    output.emit(f"{target.name}: {applier.recreate(target.hook, target.live, renamed_from=target.stored_as)}")
+    if target.state.caps.rotate_in_place and not args.recreate:
+        message = applier.rotate(target.hook, target.live, renamed_from=target.stored_as)
+    else:
+        # A new secret there means a new webhook: created (its secret stored) before the old one goes.
+        message = applier.recreate(target.hook, target.live, renamed_from=target.stored_as)
+    output.emit(f"{target.name}: {message}")
     return 0

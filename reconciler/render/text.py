@@ -33,10 +33,10 @@ def render_plan(plan: Plan, *, colour: bool = False) -> str:
 
 
 def summary_line(counts: dict[str, int]) -> str:
-    line = f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete."
-    if counts["replace"]:
-        line = line[:-1] + f", {counts['replace']} to replace."
-    return line
+    """SPEC §6's line, always in that shape (scripts match it). A replace creates a webhook and deletes one,
+    so it counts in both, as in Terraform; the changes above mark it with `±`."""
+    creates, deletes = counts["create"] + counts["replace"], counts["delete"] + counts["replace"]
+    return f"Plan: {creates} to create, {counts['update']} to update, {deletes} to delete."
 
 
 def render_org(org: OrgPlan, style: Style) -> list[str]:

@@ -126,7 +126,7 @@ def test_no_command_ever_prints_or_writes_a_secret(
     both(world, {0}, "rotate", path, "acme-keeptrusts/alerts")
     both(world, {0}, "rotate", path, "acme-immuta/alerts")
     both(world, {0}, "rotate", path, "acme-ingate/alerts", "--recreate")
-    both(world, {1}, "rotate", path, "acme-encrata/alerts")  # refused: no in-place rotation
+    both(world, {0}, "rotate", path, "acme-encrata/alerts")  # no in-place rotation: re-created
     for provider in ("infraaudit", "keeptrusts", "immuta", "encrata"):
         both(world, {0}, "test", path, f"acme-{provider}/alerts")
     both(world, {1}, "test", path, "acme-ingate/alerts")  # no test endpoint
