@@ -79,7 +79,7 @@ def drift_org(session: Session, org: Organization) -> OrgDrift:
         state = read_org(session, org)
     except ReconcilerError as exc:
         return OrgDrift(OrgPlan(org.name, org.provider, error=f"could not read: {exc}"))
-    plan = plan_org(org, state.caps, state.live, state.index, state.rotation_due)
+    plan = plan_org(org, state.caps, state.live, state.index, state.rotation_due, state.index_complete)
     if plan.error is not None:
         return OrgDrift(plan)
     try:

@@ -97,20 +97,34 @@ class OrgState:
     live: tuple[LiveWebhook, ...]
     index: dict[str, IndexEntry]
     rotation_due: dict[str, SecretAge] = field(default_factory=dict)  # webhooks past their `rotate_after`
+    index_rebuilt: bool = False  # the index record was missing or unreadable: rebuilt from the records
+    index_complete: bool = True  # False: rebuilt from the declared webhooks' records only (see load_index)
 
 
-def load_index(store: SecretStore, org: Organization) -> dict[str, IndexEntry]:
-    """The org's index record; when it is missing, rebuilt from the declared webhooks' own records."""
+@dataclass(frozen=True)
+class IndexLoad:
+    entries: dict[str, IndexEntry]
+    rebuilt: bool = False
+    complete: bool = True
+
+
+def load_index(store: SecretStore, org: Organization) -> IndexLoad:
+    """The org's index record; when it is missing or unreadable, rebuilt from the per-webhook records (SPEC §5):
+    every record the store can list, else those of the declared webhooks and their earlier names. Only a full
+    list can show that a webhook no longer declared was protected (`complete`); where the store cannot list
+    (keyrings other than the Secret Service), an org with records but no index is not `complete`."""
     index = store.read_index(org.name)
     if index is not None:
-        return index
+        return IndexLoad(index)
+    listed = store.names(org.name)
+    declared = [name for hook in org.webhooks for name in (hook.name, *hook.previously)]
     rebuilt: dict[str, IndexEntry] = {}
-    for hook in org.webhooks:
-        for name in (hook.name, *hook.previously):
-            record = store.read(org.name, name)
-            if record is not None and record.webhook_id:
-                rebuilt[name] = IndexEntry(record.webhook_id, record.protect)
-    return rebuilt
+    for name in dict.fromkeys([*declared, *(listed or ())]):
+        record = store.read(org.name, name)
+        if record is not None and record.webhook_id:
+            rebuilt[name] = IndexEntry(record.webhook_id, record.protect)
+    # No record at all: an org this tool has not applied yet, with nothing to rewrite and nothing protected.
+    return IndexLoad(rebuilt, rebuilt=bool(rebuilt), complete=listed is not None or not rebuilt)
 
 
 def read_org(session: Session, org: Organization) -> OrgState:
@@ -119,7 +133,10 @@ def read_org(session: Session, org: Organization) -> OrgState:
         live = provider.list()
     store = session.store(org)
     index = load_index(store, org)
-    return OrgState(org, CAPABILITIES[org.provider], tuple(live), index, secrets_due(store, org))
+    due = secrets_due(store, org)
+    return OrgState(
+        org, CAPABILITIES[org.provider], tuple(live), index.entries, due, index.rebuilt, index.complete
+    )
 
 
 def plan_orgs(session: Session, orgs: Iterable[Organization]) -> tuple[Plan, dict[str, OrgState]]:
@@ -128,7 +145,7 @@ def plan_orgs(session: Session, orgs: Iterable[Organization]) -> tuple[Plan, dic
             state = read_org(session, org)
         except ReconcilerError as exc:
             return OrgPlan(org.name, org.provider, error=f"could not read: {exc}"), None
-        return plan_org(org, state.caps, state.live, state.index, state.rotation_due), state
+        return plan_org(org, state.caps, state.live, state.index, state.rotation_due, state.index_complete), state
 
     # Twice the workers as list slots: while some orgs read their index and diff, others take their slots,
     # so the APIs see `parallelism` requests at once all along instead of a dip after every answer.

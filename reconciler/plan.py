@@ -70,6 +70,8 @@ class OrgPlan:
     live_count: int = 0
     live_digest: str = ""
     error: str | None = None  # the org could not be planned (unreadable, ambiguous, ...)
+    # Its index was rebuilt without a list of the store's records: a delete may remove a protected webhook.
+    protection_unknown: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,13 @@ def check_safety(plan: Plan, *, allow_deletes: bool) -> None:
         deletes = [c for c in org.changes if c.action == "delete"]
         # A replace (a rotation where the API cannot rotate in place) deletes the old webhook too.
         protected = [c.webhook for c in org.changes if c.protected and c.action in ("delete", "replace")]
-        if protected:
+        if protected and org.protection_unknown:
+            problems.append(
+                f"{org.org}: its index record is missing and the secret store cannot list its records, so "
+                f"webhook(s) {', '.join(sorted(protected))} may be protected; refusing to delete them (restore "
+                "the index record, or declare them again and apply with `protect: false`)"
+            )
+        elif protected:
             problems.append(
                 f"{org.org}: refusing to delete protected webhook(s) {', '.join(sorted(protected))}; "
                 "apply them with `protect: false` first"

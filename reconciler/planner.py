@@ -185,8 +185,11 @@ def plan_org(
     live: Sequence[LiveWebhook],
     index: Mapping[str, IndexEntry],
     rotation_due: Mapping[str, SecretAge] | None = None,
+    index_complete: bool = True,
 ) -> OrgPlan:
-    """`rotation_due`: webhooks whose stored secret is past `rotate_after` (see rotation.secrets_due)."""
+    """`rotation_due`: webhooks whose stored secret is past `rotate_after` (see rotation.secrets_due).
+    `index_complete=False`: the index was rebuilt without a list of the store's records, so an unmatched live
+    webhook may be a protected one no longer declared: its delete counts as protected (refused)."""
     digest = live_digest(live)
     try:
         matches = match(org.webhooks, live, index, caps)
@@ -266,7 +269,7 @@ def plan_org(
                     name_of_id.get(w.id) or w.label or w.id,
                     w.id,
                     fields=(FieldChange("url", w.url, None, masked=w.url in secrets),),
-                    protected=w.id in protected_ids,
+                    protected=w.id in protected_ids or not index_complete,
                     live=w,
                 )
             )
@@ -280,6 +283,7 @@ def plan_org(
         unmanaged_ignored=org.unmanaged == "ignore",
         live_count=len(live),
         live_digest=digest,
+        protection_unknown=not index_complete and any(c.action == "delete" for c in changes),
     )
 
 

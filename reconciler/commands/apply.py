@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         colour = output.colour_enabled(args.no_color)
         output.emit(render_text.render_plan(plan, colour=colour), always=not args.auto_approve)
     check_safety(plan, allow_deletes=args.allow_deletes)
+    rewrite_indexes(session, states)
     if not plan.has_changes:
         if not plan.errors:  # an org that could not be read is no proof that anything matches
             output.emit("No changes. The live webhooks match the manifests.")
@@ -83,6 +84,17 @@ def flush(session: Session, orgs: list[Organization]) -> None:
     for org in orgs:
         for line in flush_recovery(session, org):
             output.emit(line)
+
+
+def rewrite_indexes(session: Session, states: dict[str, OrgState]) -> None:
+    """SPEC §5: an index record found missing or unreadable is rewritten from the per-webhook records."""
+    for state in states.values():
+        if state.index_rebuilt:
+            session.store(state.org).write_index(state.org.name, state.index)
+            output.emit(
+                f"{state.org.name}: the index record was missing or unreadable; rewritten from the per-webhook "
+                f"records ({len(state.index)} webhook(s))"
+            )
 
 
 def read_saved(path: str) -> dict[str, Any]:

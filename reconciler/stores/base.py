@@ -29,6 +29,11 @@ class SecretStore(Protocol):
 
     def write_index(self, org: str, index: Mapping[str, IndexEntry]) -> None: ...
 
+    def names(self, org: str) -> list[str] | None:
+        """The webhook names that have a record for `org` (the index not included); None when the backend
+        cannot list its records. Used only to rebuild a missing index."""
+        ...
+
     def location(self, org: str, webhook: str) -> str:
         """Where the secret lives, for humans: e.g. `keyring service=S username=org/hook`."""
         ...

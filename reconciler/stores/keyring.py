@@ -148,6 +148,22 @@ class KeyringStore:
         text = json.dumps(index_fields(index), sort_keys=True)
         self._run("write the index", username, lambda b: b.set_password(self.service, username, text))
 
+    def names(self, org: str) -> list[str] | None:
+        # The keyring API cannot list; the Secret Service (Linux) can search items by their attributes.
+        def search(backend: KeyringBackend) -> list[str] | None:
+            from keyring.backends import SecretService
+
+            if not isinstance(backend, SecretService.Keyring):
+                return None
+            items = backend.get_preferred_collection().search_items({"service": self.service})  # type: ignore[no-untyped-call]
+            usernames = (item.get_attributes().get("username", "") for item in items)
+            prefix = f"{org}/"
+            return sorted(
+                {u[len(prefix) : -len("#meta")] for u in usernames if u.startswith(prefix) and u.endswith("#meta")}
+            )
+
+        return self._run("list the records of", _username(org, "*"), search)
+
     def location(self, org: str, webhook: str) -> str:
         return f"keyring service={self.service} username={_username(org, webhook)}"
 

@@ -91,6 +91,19 @@ class VaultStore:
     def write_index(self, org: str, index: Mapping[str, IndexEntry]) -> None:
         self._write(self._path(org, INDEX_NAME), index_fields(index), "write the index")
 
+    def names(self, org: str) -> list[str] | None:
+        folder = self._path(org)
+        try:
+            response = self._call(
+                "list the records of", folder, lambda kv: kv.list_secrets(path=folder, mount_point=self.mount)
+            )
+        except _Missing:
+            return []
+        except SecretStoreError:
+            return None  # e.g. a token without `list` on the metadata: the caller treats the list as unknown
+        keys = response.get("data", {}).get("keys", [])
+        return sorted(k for k in keys if isinstance(k, str) and not k.endswith("/") and k != INDEX_NAME)
+
     def location(self, org: str, webhook: str) -> str:
         return f"vault {self.address} {self._where(self._path(org, webhook))}"
 
