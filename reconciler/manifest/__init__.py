@@ -32,9 +32,10 @@ def load_manifests(paths: Sequence[str], environ: Mapping[str, str] | None = Non
         problems.extend(parse_problems)
         if doc is None:
             continue
+        # References first: the schema then judges the values themselves, wherever they came from.
+        problems.extend(substitute_env(doc, env))
         schema_problems, invalid = check_schema(doc)
         problems.extend(schema_problems)
-        problems.extend(substitute_env(doc, env))
         for path in invalid | doc.broken:
             doc.taint(path)
         docs.append(doc)

@@ -66,6 +66,8 @@ def _substitute(doc: Document, path: Path, text: str, environ: Mapping[str, str]
     result = _TOKEN.sub(replace, text)
     if names:
         doc.refs[path] = tuple(names)
+        if len(names) == 1 and text == f"${{env:{names[0]}}}":
+            doc.whole_refs.add(path)
     if failed:
         doc.broken.add(path)
     return result

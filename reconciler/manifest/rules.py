@@ -52,8 +52,11 @@ def _location(doc: Document, path: Path) -> Location:
 
 
 def _secret(doc: Document, path: Path, problems: list[Problem]) -> Secret | None:
-    """The token at `path` (the schema made it exactly one ${env:NAME}); empty is a problem."""
+    """The token at `path`, which must have come from exactly one ${env:NAME} (SPEC §2); empty is a problem."""
     value: str = doc.value_at(path)
+    if path not in doc.whole_refs:
+        problems.append(doc.problem(path, "'token' must be a reference such as ${env:NAME}, never a literal secret"))
+        return None
     if not value:
         (name,) = doc.refs[path]
         problems.append(doc.problem(path, f"environment variable '{name}' is empty", where=path))
@@ -64,7 +67,7 @@ def _secret(doc: Document, path: Path, problems: list[Problem]) -> Secret | None
 _NONE: frozenset[str] = frozenset()  # a webhook with no env-sourced fields (the usual case)
 
 def _url_problem(doc: Document, path: Path, url: str) -> Problem | None:
-    """URL syntax of a value the schema could not see: one that came from ${env:}."""
+    """A URL from ${env:} that the schema's pattern let through without a real host (`http://./`)."""
     if path not in doc.refs or is_http_url(url):
         return None
     origin = f"${{env:{doc.refs[path][0]}}}"

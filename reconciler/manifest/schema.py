@@ -38,10 +38,18 @@ def _published() -> dict[str, Any]:
     return schema
 
 
+_INTERPOLATED = {"$ref": "#/$defs/interpolated"}
+
+
 @functools.cache
 def _inlined() -> dict[str, Any]:
+    """The schema the tool checks a document against, once `${env:}` references are replaced (SPEC §2: in
+    any string value). The published schema, for files as written, lets a field hold a reference instead
+    of its value (`anyOf: [rule, interpolated]`); here the value itself must follow the rule. A token is
+    any text here: that it came from a reference is checked by the rules (manifest/rules.py)."""
     published = _published()
-    inlined: dict[str, Any] = _inline(published, published["$defs"])
+    defs = {**published["$defs"], "reference": {"type": "string"}}
+    inlined: dict[str, Any] = _inline(published, defs)
     return inlined
 
 
@@ -52,6 +60,9 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
         return [_inline(item, defs) for item in node]
     if not isinstance(node, dict):
         return node
+    if node.get("anyOf", [None, None])[1:] == [_INTERPOLATED]:
+        rule = _inline(node["anyOf"][0], defs)
+        return {**rule, **{key: value for key, value in node.items() if key != "anyOf"}}
     if "$ref" in node:
         target = _inline(defs[node["$ref"].removeprefix("#/$defs/")], defs)
         return {**target, **{key: value for key, value in node.items() if key != "$ref"}}
@@ -236,7 +247,7 @@ def _validator() -> Any:
 
 @functools.cache
 def name_pattern() -> str:
-    pattern: str = _published()["$defs"]["name"]["pattern"]
+    pattern: str = _published()["$defs"]["name"]["anyOf"][0]["pattern"]
     return pattern
 
 
@@ -256,9 +267,13 @@ def check_schema(doc: Document) -> tuple[list[Problem], set[Path]]:
     return problems, paths
 
 
-def _subject(path: Path) -> str:
-    """How a message names the value: by field name, or not at all for a list item (its path says)."""
-    return f"'{path[-1]}' " if path and isinstance(path[-1], str) else ""
+def _subject(path: Path, doc: Document) -> str:
+    """How a message names the value: by field name, or not at all for a list item (its path says); and
+    which variable it came from, since its value is never shown."""
+    subject = f"'{path[-1]}' " if path and isinstance(path[-1], str) else ""
+    if path in doc.refs:
+        subject += f"(from {', '.join('${env:' + name + '}' for name in doc.refs[path])}) "
+    return subject
 
 
 def _problems(doc: Document, path: Path, error: ValidationError) -> list[Problem]:
@@ -280,7 +295,7 @@ def _problems(doc: Document, path: Path, error: ValidationError) -> list[Problem
             for key in error.validator_value
             if key not in instance
         ]
-    return [doc.problem(path, f"{_subject(path)}{_rule(kind, error, schema, instance, doc, path)}")]
+    return [doc.problem(path, f"{_subject(path, doc)}{_rule(kind, error, schema, instance, doc, path)}")]
 
 
 def _rule(kind: Any, error: ValidationError, schema: dict[str, Any], instance: Any, doc: Document, path: Path) -> str:
@@ -289,7 +304,9 @@ def _rule(kind: Any, error: ValidationError, schema: dict[str, Any], instance: A
         return f"must be {expected}" + (" (it is empty)" if instance is None else "")
     if kind == "enum":
         choices = [str(choice) for choice in error.validator_value]
-        return f"must be one of: {', '.join(choices)}" + _suggest(str(instance), choices)
+        # No "did you mean" for a value from the environment: it would show what the value nearly is.
+        hint = "" if path in doc.refs else _suggest(str(instance), choices)
+        return f"must be one of: {', '.join(choices)}" + hint
     if kind == "const":
         return f"must be {json.dumps(error.validator_value)}"
     if kind == "pattern":

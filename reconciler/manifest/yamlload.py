@@ -94,6 +94,7 @@ class Document:
     data: YMap
     mark: Mark
     refs: dict[Path, tuple[str, ...]] = field(default_factory=dict)  # path -> env names it used
+    whole_refs: set[Path] = field(default_factory=set)  # values written as exactly one ${env:NAME}
     broken: set[Path] = field(default_factory=set)  # values with a problem already reported
     invalid: set[Path] = field(default_factory=set)  # broken or schema-invalid values and their ancestors
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from yaml.nodes import MappingNode, SequenceNode
 
-from reconciler.manifest import load_manifests
+from reconciler.manifest import MANIFEST_SCHEMA_PATH, load_manifests
 from reconciler.manifest.yamlload import _Loader
 from tests.manifest.util import ENV, problems, write
 
@@ -243,3 +246,59 @@ def test_lean_resolver_tags_exactly_as_pyyaml() -> None:
     ours = _tags(yaml.compose(text, Loader=_Loader))
     assert ours == _tags(yaml.compose(text, Loader=yaml.SafeLoader))
     assert ("0x1F", "tag:yaml.org,2002:int") in ours and ("1", "tag:yaml.org,2002:str") in ours
+
+
+def test_env_references_work_in_any_string_value(tmp_path: Path) -> None:
+    """SPEC §2: in any string value. The published schema accepts the reference as written; the tool then
+    holds the value itself to the field's rule."""
+    text = """
+        version: 1
+        secret_stores:
+          team-vault:
+            type: ${env:STORE_TYPE}
+            address: ${env:VAULT_ADDR}
+            token: ${env:VAULT_TOKEN}
+            mount: ${env:MOUNT}
+            path: teams/${env:TEAM}
+        organizations:
+          - name: ${env:ORG}
+            provider: ${env:PROVIDER}
+            token: ${env:TOKEN}
+            secret_store: team-vault
+            unmanaged: ${env:UNMANAGED}
+            webhooks:
+              - name: ${env:HOOK}
+                url: https://hooks.example/a
+                rotate_after: ${env:ROTATE}
+    """
+    path = write(tmp_path, "m.yaml", text)
+    environ = {
+        **ENV,
+        **{"STORE_TYPE": "vault", "MOUNT": "kv", "TEAM": "payments", "ORG": "acme-pay", "PROVIDER": "ingate"},
+        **{"UNMANAGED": "ignore", "HOOK": "alerts", "ROTATE": "12w"},
+    }
+    manifest = load_manifests([path], environ)
+    (store,) = manifest.stores
+    assert (store.type, store.mount, store.path) == ("vault", "kv", "teams/payments")
+    org = manifest.org("acme-pay")
+    assert (org.provider, org.unmanaged, org.secret_store) == ("ingate", "ignore", "team-vault")
+    assert (org.webhooks[0].name, org.webhooks[0].rotate_after_days) == ("alerts", 84)
+    raw = yaml.safe_load(textwrap.dedent(text))
+    schema = json.loads(MANIFEST_SCHEMA_PATH.read_text())
+    assert list(Draft202012Validator(schema).iter_errors(raw)) == []  # as written, for editors and CI
+
+
+def test_a_value_from_the_environment_is_held_to_its_fields_rule(tmp_path: Path) -> None:
+    text = """
+        version: 1
+        organizations:
+          - name: acme
+            provider: ${env:PROVIDER}
+            token: Bearer ${env:TOKEN}
+    """
+    path = write(tmp_path, "m.yaml", text)
+    assert problems([path], {**ENV, "PROVIDER": "ingat"}) == [
+        f"{path}:4:15: organizations[0]: 'provider' (from ${{env:PROVIDER}}) must be one of: ingate, infraaudit, "
+        "keeptrusts, immuta, encrata",  # no "did you mean": it would show what the value nearly is
+        f"{path}:5:12: organizations[0]: 'token' must be a reference such as ${{env:NAME}}, never a literal secret",
+    ]
