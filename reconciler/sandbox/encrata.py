@@ -66,10 +66,13 @@ def update_hook(ctx: Context, req: Request) -> Response:
     hook = _hook_id(ctx, body)
     url = body.need_url("url", https_only=True)
     _refuse_duplicate_url(ctx, url, own_id=hook["id"])
-    full_replace = ctx.variant == SDK  # the backend resets what the request omits
+    # The vendor SDKs' backend replaces the whole webhook: what a PUT omits is reset (events to none, so a
+    # partial update silently unsubscribes: why PROVIDERS.md says to always send the full object).
+    full_replace = ctx.variant == SDK
+    events = body.events("events", EVENTS, min_items=1)
     changes: dict[str, Any] = {
         "url": url,
-        "events": body.events("events", EVENTS, min_items=1, required=full_replace),
+        "events": [] if full_replace and events is None else events,
         "is_active": body.boolean("is_active", default=True if full_replace else None),
     }
     apply_changes(hook, changes, updated_at=utc_now())

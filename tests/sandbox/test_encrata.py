@@ -135,8 +135,9 @@ def test_sdk_variant(sandbox: Sandbox, client: httpx.Client) -> None:
     root = api(sandbox, "encrata")
     listed = client.get(root).json()
     assert set(listed) == {"webhooks"} and listed["webhooks"][0]["id"] == created["id"]
-    # A full replace: what the request omits goes back to its default.
-    assert client.put(root, json={"id": created["id"], "url": "https://h.example/y"}).status_code == 400
+    # A full replace: what the request omits goes back to its default; omitted events means none.
+    assert client.put(root, json={"id": created["id"], "url": "https://h.example/y"}).status_code == 200
+    assert client.get(root, params={"id": created["id"]}).json()["events"] == []
     r = client.put(root, json={"id": created["id"], "url": "https://h.example/y", "events": ["credits.low"]})
     assert r.json() == {"status": "updated"}
     hook = client.get(root, params={"id": created["id"]}).json()
