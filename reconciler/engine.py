@@ -116,15 +116,25 @@ def load_index(store: SecretStore, org: Organization) -> IndexLoad:
     index = store.read_index(org.name)
     if index is not None:
         return IndexLoad(index)
-    listed = store.names(org.name)
     declared = [name for hook in org.webhooks for name in (hook.name, *hook.previously)]
-    rebuilt: dict[str, IndexEntry] = {}
-    for name in dict.fromkeys([*declared, *(listed or ())]):
+    rebuilt = _entries(store, org, declared)
+    if not rebuilt:
+        # No record: an org this tool has not applied yet (the common case on a first apply, where listing
+        # a whole keyring per org would be slow), with nothing to rewrite and nothing protected.
+        return IndexLoad(rebuilt)
+    listed = store.names(org.name)
+    rebuilt |= _entries(store, org, [name for name in listed or () if name not in rebuilt])
+    return IndexLoad(rebuilt, rebuilt=True, complete=listed is not None)
+
+
+def _entries(store: SecretStore, org: Organization, names: Iterable[str]) -> dict[str, IndexEntry]:
+    """Index entries from the records under `names` that exist and name a webhook."""
+    entries: dict[str, IndexEntry] = {}
+    for name in dict.fromkeys(names):
         record = store.read(org.name, name)
         if record is not None and record.webhook_id:
-            rebuilt[name] = IndexEntry(record.webhook_id, record.protect)
-    # No record at all: an org this tool has not applied yet, with nothing to rewrite and nothing protected.
-    return IndexLoad(rebuilt, rebuilt=bool(rebuilt), complete=listed is not None or not rebuilt)
+            entries[name] = IndexEntry(record.webhook_id, record.protect)
+    return entries
 
 
 def read_org(session: Session, org: Organization) -> OrgState:
