@@ -10,10 +10,10 @@ from typing import Any
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from tests.e2e.test_lifecycle import hook
 from tests.e2e.world import VAULT_TOKEN_ENV, VaultView, World
+from tests.fixtures.keyring_service import MemoryKeyring
 
 ORG = "acme"
 PROVIDER = "ingate"
@@ -92,28 +92,9 @@ def test_a_protected_webhook_stays_protected_without_its_index(world: World, sto
     assert len(world.live(PROVIDER, ORG)) == 2
 
 
-class ListlessKeyring(KeyringBackend):
-    """An encrypted keyring that, like macOS's or Windows', offers no way to list its items."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
-
-
 def test_without_a_list_of_records_no_delete_is_risked(world: World) -> None:
     """A keyring that cannot list its items cannot show that a webhook no longer declared was not protected."""
-    backend = ListlessKeyring()
+    backend = MemoryKeyring()  # like macOS's or Windows' keyring: it cannot list its items
     keyring.set_keyring(backend)  # restored by the world fixture
     path = write(world, None, [hook(PROVIDER), hook(PROVIDER, "old", "old")])
     assert world.run("apply", path, "--auto-approve").code == 0

@@ -28,6 +28,7 @@ from reconciler.sandbox.keyring_session import KeyringSession, start_keyring_ses
 from reconciler.secret import Secret
 from tests.e2e.test_lifecycle import hook
 from tests.e2e.world import VAULT_ADDR_ENV, VAULT_TOKEN_ENV, VaultView, World
+from tests.fixtures.keyring_service import MemoryKeyring
 from tests.fixtures.vault_server import VaultServer, start_openbao
 
 ORG = "acme"
@@ -213,23 +214,8 @@ def test_when_the_delete_fails_too_the_secret_waits_in_a_recovery_file(
     assert world.run("drift", path).code == 0
 
 
-class PlaintextKeyring(KeyringBackend):
+class PlaintextKeyring(MemoryKeyring):
     """Stands in for keyrings.alt's plaintext file backend (not installed here): refused by its name."""
-
-    priority = 1
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
 
 
 @pytest.mark.parametrize(
