@@ -27,6 +27,11 @@ def configure(*, quiet: bool) -> None:
     _quiet = quiet
 
 
+def quiet() -> bool:
+    """Whether --quiet is in force: only results are printed."""
+    return _quiet
+
+
 def emit(text: str, *, stream: TextIO | None = None, always: bool = False) -> None:
     """Print a report. `always` marks output that is the command's product (json, markdown, import)."""
     if _quiet and not always:

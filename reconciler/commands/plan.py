@@ -43,7 +43,11 @@ def run(args: argparse.Namespace) -> int:
     plan = make_plan(args)
     if args.out:
         output.write_file(args.out, render_json.render_plan(plan))
-    output.emit(render(plan, args.format, colour=output.colour_enabled(args.no_color)), always=args.format != "text")
+    if args.format == "text" and output.quiet():
+        output.emit(render_text.summary_line(plan.counts()), always=True)  # the result, as apply's summary is
+    else:
+        text = render(plan, args.format, colour=output.colour_enabled(args.no_color))
+        output.emit(text, always=args.format != "text")
     if plan.errors:
         for org in plan.errors:
             output.error(f"error: {org.org}: {org.error}")
