@@ -45,6 +45,9 @@ def render_org(org: OrgPlan, style: Style) -> list[str]:
     lines = [f"{org.org} ({org.provider})"]
     if org.error is not None:
         lines.append(style("error", f"  ✗ {org.error}"))
+    if org.protection_unknown:
+        message = "the index record is missing and the store cannot list its records: deletes count as protected"
+        lines.append(style("note", f"  ? {message}"))
     for change in org.changes:
         lines.extend(render_change(change, style))
     if org.unmanaged:

@@ -101,6 +101,8 @@ def test_without_a_list_of_records_no_delete_is_risked(world: World) -> None:
     backend.delete_password(world.service, f"{ORG}/_index")
 
     path = write(world, None, [hook(PROVIDER)])
+    plan = world.run("plan", path)
+    assert "? the index record is missing and the store cannot list its records" in plan.out
     refused = world.run("apply", path, "--auto-approve", "--allow-deletes")
     assert refused.code == 3, refused.text
     old = next(h["id"] for h in world.live(PROVIDER, ORG) if h["url"].endswith("/old"))
