@@ -76,7 +76,7 @@ class InfraAuditProvider(Adapter):
     def deliveries(self, webhook_id: str) -> builtins.list[Delivery]:
         collected: builtins.list[Delivery] = []
         seen: set[str] = set()
-        page = 1
+        page, longest = 1, 0
         while len(collected) < DELIVERIES_KEPT:
             params: dict[str, str | int] = {"page": page, "per_page": DELIVERIES_PER_PAGE}
             body = self.api.request("GET", f"{PATH}/{webhook_id}/deliveries", params=params).body
@@ -86,8 +86,11 @@ class InfraAuditProvider(Adapter):
             fresh = [d for d in batch if d.id not in seen]
             collected += fresh
             seen.update(d.id for d in fresh)
-            if len(batch) < DELIVERIES_PER_PAGE or not fresh:
+            # A server may serve fewer than the per_page asked for (the documented default is 20), so a short
+            # first page is not the last: the end is an empty page, nothing new, or a page shorter than before.
+            if not fresh or len(batch) < longest:
                 break
+            longest = len(batch)
             page += 1
         return collected[:DELIVERIES_KEPT]
 

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from reconciler.sandbox.common import apply_changes, error_message_only, public
+from reconciler.sandbox.faults import ENCRATA_LIMIT
 from reconciler.sandbox.fields import Fields, catalog
 from reconciler.sandbox.state import Context, new_token, new_uuid, utc_now
 from reconciler.sandbox.wire import ApiError, ProviderSpec, RateLimitStyle, Request, Response, Route
@@ -132,5 +133,10 @@ SPEC = ProviderSpec(
     error_body=error_message_only,
     forbidden_message="forbidden: your role cannot manage webhooks",
     variants=frozenset({"reference", SDK}),
-    rate_limit=RateLimitStyle(limit=lambda faults: faults.encrata_rate_limit, enforced=True, wait_in_body=False),
+    rate_limit=RateLimitStyle(
+        # Lifted (`--no-encrata-rate-limit`): still announced, as the docs say every answer carries the headers.
+        limit=lambda faults: faults.encrata_rate_limit or ENCRATA_LIMIT,
+        enforced=lambda faults: faults.encrata_rate_limit is not None,
+        wait_in_body=False,
+    ),
 )

@@ -7,6 +7,8 @@ import random
 from collections import deque
 from dataclasses import dataclass, fields
 
+ENCRATA_LIMIT = 30  # requests/minute per API key (PROVIDERS.md §5)
+
 
 @dataclass(frozen=True)
 class Faults:
@@ -19,7 +21,7 @@ class Faults:
     commit_then_fail_rate: float = 0.0  # apply a write, then answer 500 (outcome unknown)
     drop_rate: float = 0.0  # apply, then close the connection without an answer
     seed: int = 0
-    encrata_rate_limit: int | None = 30  # requests/minute per API key on /api/webhooks*; None = off
+    encrata_rate_limit: int | None = ENCRATA_LIMIT  # requests/minute per API key on /api/webhooks*; None = off
 
     def __post_init__(self) -> None:
         for name in ("error_rate", "commit_then_fail_rate", "drop_rate"):

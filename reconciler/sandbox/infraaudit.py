@@ -181,5 +181,5 @@ SPEC = ProviderSpec(
     error_body=error_body,
     forbidden_message="forbidden: this token's role cannot manage webhooks",
     variants=frozenset({"reference", VENDOR}),
-    rate_limit=RateLimitStyle(limit=lambda faults: NOMINAL_LIMIT, enforced=False, wait_in_body=True),
+    rate_limit=RateLimitStyle(limit=lambda faults: NOMINAL_LIMIT, enforced=lambda faults: False, wait_in_body=True),
 )

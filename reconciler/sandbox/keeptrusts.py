@@ -19,7 +19,8 @@ def _new_secret() -> str:
 def create_hook(ctx: Context, req: Request) -> Response:
     body = Fields(req.body)
     url = body.need_url("url", https_only=True)
-    client_secret = body.need_string("secret") if body.has("secret") else None
+    # Omitted or null: not supplied, so generated. An empty string is refused.
+    client_secret = None if body.string("secret", nullable=True) is None else body.need_string("secret")
     hook = ctx.account.add(
         {
             "id": new_token("wh_", 24),

@@ -135,7 +135,7 @@ class _Exchange:
                 (self.spec.name, account, self.token),
                 self.limit,
                 time.time(),
-                enforce=style.enforced,
+                enforce=style.enforced(self.dice.faults),
                 count=not injected_429,
             )
             self.headers = _limit_headers(self.limit, window.remaining, window.reset_epoch)

@@ -38,7 +38,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._serve()
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+    # HEAD and OPTIONS too: no route takes them, so they get the provider's own 405 with `Allow`, not
+    # http.server's HTML 501.
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the sandbox serves test suites, and request lines are recorded instead."""
@@ -101,7 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status != 204:  # a 204 carries no Content-Length
             self.send_header("Content-Length", str(len(reply.body)))
         self.end_headers()
-        self.wfile.write(reply.body)
+        if self.command != "HEAD":  # an answer to HEAD announces its body's length but never carries it
+            self.wfile.write(reply.body)
 
 
 class Sandbox:

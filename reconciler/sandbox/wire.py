@@ -70,8 +70,8 @@ ErrorBody = Callable[[ApiError, str], dict[str, Any]]  # (error, variant) -> JSO
 class RateLimitStyle:
     """How a provider announces limits: `X-RateLimit-*` headers, and the wait in a header or the body."""
 
-    limit: Callable[[Faults], int | None]  # requests per minute per token and account; None: no limit
-    enforced: bool  # False: headers only (InfraAudit documents the headers but no number)
+    limit: Callable[[Faults], int]  # requests per minute per token and account, as the headers announce it
+    enforced: Callable[[Faults], bool]  # False: headers only (InfraAudit documents no number; a lifted limit)
     wait_in_body: bool  # InfraAudit: `retryAfter` in the 429 body and no Retry-After header
 
 

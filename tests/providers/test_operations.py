@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
 import pytest
 
 from reconciler.errors import ProviderError
+from reconciler.providers import open_provider
 from reconciler.sandbox import Sandbox
 from reconciler.secret import Secret
 from tests.providers.conftest import Opener
@@ -90,6 +97,45 @@ def test_infraaudit_deliveries_keep_the_last_100_over_pages(sandbox: Sandbox, op
     found = api.deliveries(live.id)
     assert len(found) == 100 and len({d.id for d in found}) == 100
     assert len(sandbox.requests) == 2
+
+
+class TwentyPerPage(BaseHTTPRequestHandler):
+    """An InfraAudit delivery log of 60 attempts that serves at most 20 per page, whatever per_page asks."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        query = parse_qs(urlsplit(self.path).query)
+        page = int(query.get("page", ["1"])[0])
+        self.server.pages.append(page)  # type: ignore[attr-defined]
+        items = [
+            {"id": f"del_{n}", "event": "drift.detected", "attempt": 1, "status": "success", "response_status": 200,
+             "response_time_ms": 5, "created_at": "2026-11-25T00:00:00Z"}
+            for n in range(60)
+        ][(page - 1) * 20 : page * 20]
+        body = json.dumps(items).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_infraaudit_deliveries_page_on_when_the_server_serves_fewer_than_asked() -> None:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), TwentyPerPage)
+    server.daemon_threads, server.pages = True, []
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        api = open_provider("infraaudit", f"http://127.0.0.1:{server.server_port}", Secret("t"), read_only=True)
+        found = api.deliveries("wh_1")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [d.id for d in found] == [f"del_{n}" for n in range(60)]
+    assert server.pages == [1, 2, 3, 4]  # the fourth, empty page shows the end
 
 
 def test_infraaudit_last_delivery_status_is_listed(sandbox: Sandbox, opener: Opener) -> None:

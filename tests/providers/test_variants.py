@@ -163,10 +163,22 @@ def test_infraaudit_deliveries_collect_pages_up_to_the_last_100() -> None:
     ]
 
 
-def test_infraaudit_deliveries_stop_at_a_short_page() -> None:
+def test_infraaudit_deliveries_end_at_a_page_with_nothing_new() -> None:
+    # A short first page may be the server's own page size: one more page (here the same again) tells.
     script = Script().on("GET", "/api/v1/webhooks/wh_1/deliveries", reply(200, [{"id": "del_1", "status": "success"}]))
     [only] = InfraAuditProvider(script.client()).deliveries("wh_1")
-    assert only.status == "success" and len(script.requests) == 1
+    assert only.status == "success" and len(script.requests) == 2
+
+
+def test_infraaudit_deliveries_end_at_a_page_shorter_than_the_one_before() -> None:
+    def page(start: int, count: int) -> list[dict[str, object]]:
+        return [{"id": f"del_{n}", "status": "success"} for n in range(start, start + count)]
+
+    script = Script().on(
+        "GET", "/api/v1/webhooks/wh_1/deliveries", reply(200, page(0, 20)), reply(200, page(20, 7)), reply(200, [])
+    )
+    assert len(InfraAuditProvider(script.client()).deliveries("wh_1")) == 27
+    assert len(script.requests) == 2
 
 
 def test_infraaudit_test_result() -> None:

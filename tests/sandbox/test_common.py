@@ -111,6 +111,11 @@ def test_unknown_paths_and_methods(sandbox: Sandbox, client: httpx.Client, provi
     assert client.get(f"{sandbox.base_url(provider)}/elsewhere").status_code == 404
     r = client.patch(api(sandbox, provider), json={})
     assert r.status_code == 405 and "GET" in r.headers["allow"] and set(r.json()) == ERROR_KEYS[provider]
+    r = client.options(api(sandbox, provider))
+    assert r.status_code == 405 and "GET" in r.headers["allow"] and set(r.json()) == ERROR_KEYS[provider]
+    r = client.head(api(sandbox, provider))
+    assert r.status_code == 405 and "GET" in r.headers["allow"] and r.content == b""  # no body, by HTTP's rules
+    assert client.get(api(sandbox, provider)).status_code == 200  # and the connection is still in step
 
 
 @pytest.mark.parametrize("provider", PROVIDER_NAMES)

@@ -28,6 +28,13 @@ def test_client_supplied_secret_is_kept(sandbox: Sandbox, client: httpx.Client) 
     assert sandbox.webhooks("keeptrusts")[0]["secret"] == mine and mine in sandbox.secrets()
 
 
+def test_null_secret_means_generated(sandbox: Sandbox, client: httpx.Client) -> None:
+    r = client.post(api(sandbox, "keeptrusts"), json={"url": "https://h.example/x", "secret": None})
+    assert r.status_code == 201 and r.json()["secret"].startswith("whsec_")
+    r = client.post(api(sandbox, "keeptrusts"), json={"url": "https://h.example/y", "secret": ""})
+    assert r.status_code == 400
+
+
 @pytest.mark.parametrize(
     "body",
     [
