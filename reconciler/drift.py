@@ -13,7 +13,7 @@ from reconciler.plan import OrgPlan
 from reconciler.planner import match, plan_org
 from reconciler.providers.base import Provider
 
-SecretStatus = Literal["stored", "missing", "stale", "unknown"]
+SecretStatus = Literal["stored", "missing", "stale"]
 Health = Literal["ok", "failing", "unknown"]
 
 
@@ -94,12 +94,10 @@ def drift_org(session: Session, org: Organization) -> OrgDrift:
 
 def webhook_drift(session: Session, state: OrgState, name: str, via: str, live: LiveWebhook) -> WebhookDrift:
     record = session.store(state.org).read(state.org.name, via)
-    entry = state.index.get(via)
-    secret: SecretStatus
-    if record is not None:
-        secret = "stored" if record.webhook_id == live.id else "stale"
-    else:
-        secret = "missing" if entry is not None and entry.webhook_id == live.id else "unknown"
+    # No record is a missing secret (SPEC §4, exit 2) whatever the reason: deleted from the store, or never
+    # stored because the webhook was adopted by label or URL (made in a console, or brought in by `import`).
+    # Either way nobody can verify its deliveries with a stored secret until `rotate` stores one.
+    secret: SecretStatus = "missing" if record is None else "stored" if record.webhook_id == live.id else "stale"
     health, detail = delivery_health(session.provider(state.org), state, live)
     return WebhookDrift(name, live.id, secret, health, detail)
 

@@ -104,12 +104,8 @@ def render_drift(report: DriftReport, *, colour: bool = False) -> str:
             lines.pop()
         for w in notes:
             if w.secret != "stored":
-                lines.append(
-                    style(
-                        "error" if w.secret in ("missing", "stale") else "note",
-                        f"  ! {w.name} (id {w.webhook_id}): secret {w.secret}",
-                    )
-                )
+                fix = f"`reconciler rotate PATH... {org.plan.org}/{w.name}` stores a new one"
+                lines.append(style("error", f"  ! {w.name} (id {w.webhook_id}): secret {w.secret} ({fix})"))
             if w.delivery == "failing":
                 lines.append(
                     style("error", f"  ! {w.name} (id {w.webhook_id}): deliveries failing: {w.delivery_detail}")

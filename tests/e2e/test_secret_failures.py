@@ -261,7 +261,7 @@ def test_drift_reports_missing_stale_and_unknown_secrets(world: World) -> None:
     assert "lost (id " in text.out and "secret missing" in text.out and "secret stale" in text.out
 
 
-def test_drift_reports_an_adopted_webhook_as_unknown(world: World) -> None:
+def test_drift_reports_an_adopted_webhook_as_missing_its_secret(world: World) -> None:
     # Made outside the tool (say, in the vendor's console): adopted by its label, its secret never seen.
     base = world.sandbox.base_url("infraaudit", account=ORG)
     made = httpx.post(
@@ -272,8 +272,10 @@ def test_drift_reports_an_adopted_webhook_as_unknown(world: World) -> None:
     assert made.status_code == 201
     path = world.write([world.org(ORG, "infraaudit", [hook("infraaudit")])])
     code, secrets = drift_secrets(world, path)
-    assert (code, secrets) == (0, {"alerts": "unknown"})
-    assert "secret unknown" in world.run("drift", path).out
+    assert (code, secrets) == (2, {"alerts": "missing"})  # SPEC §4: a secret is missing
+    assert f"secret missing (`reconciler rotate PATH... {ORG}/alerts` stores a new one)" in world.run("drift", path).out
+    assert world.run("rotate", path, f"{ORG}/alerts").code == 0
+    assert drift_secrets(world, path) == (0, {"alerts": "stored"})
 
 
 def test_a_recovered_secret_never_overwrites_a_newer_one(world: World) -> None:
