@@ -30,7 +30,10 @@ class Outcome:
     change: Change
     ok: bool
     message: str
-    held_back: bool = False  # a delete not attempted because an earlier change of its org failed
+    # Never sent: the run was interrupted first, or a delete held back after an earlier change of its org failed.
+    not_attempted: bool = False
+    # Failed, yet may have taken effect: a write whose outcome is unknown, or a create that may have happened.
+    may_have_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ def apply_plan(session: Session, plan: Plan, states: dict[str, OrgState]) -> App
 
 
 def not_started(change: Change) -> Outcome:
-    return Outcome(change, False, "not attempted: interrupted", held_back=True)
+    return Outcome(change, False, "not attempted: interrupted", not_attempted=True)
 
 
 def sets_secret(change: Change) -> bool:
@@ -100,7 +103,7 @@ class OrgApplier:
                 continue
             if change.action == "delete" and failed:
                 self.outcomes.append(
-                    Outcome(change, False, "held back: an earlier change of this org failed", held_back=True)
+                    Outcome(change, False, "held back: an earlier change of this org failed", not_attempted=True)
                 )
                 continue
             try:
@@ -109,7 +112,9 @@ class OrgApplier:
                 failed = True
                 if change.action == "create" and change.webhook not in self.unsure:
                     settled.add(change.webhook)
-                self.outcomes.append(Outcome(change, False, str(exc)))
+                unknown = isinstance(exc, ProviderError) and exc.outcome_unknown
+                maybe = unknown or change.webhook in self.unsure
+                self.outcomes.append(Outcome(change, False, str(exc), may_have_changed=maybe))
         self.unmark({name: entry for name, entry in marked.items() if name in settled})
         return self.outcomes
 

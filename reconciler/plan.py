@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -89,14 +89,25 @@ class Plan:
         return tuple(o for o in self.orgs if o.error is not None)
 
     def counts(self) -> dict[str, int]:
-        counts = {"create": 0, "update": 0, "delete": 0, "replace": 0}
-        for change in self.changes:
-            counts[change.action] += 1
-        return counts
+        return action_counts(self.changes)
 
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+
+def action_counts(changes: Iterable[Change]) -> dict[str, int]:
+    """How many changes of each action (the JSON summary): a replace is one change."""
+    counts = {"create": 0, "update": 0, "delete": 0, "replace": 0}
+    for change in changes:
+        counts[change.action] += 1
+    return counts
+
+
+def webhook_counts(counts: Mapping[str, int]) -> tuple[int, int, int]:
+    """Webhooks created, updated and deleted, as every summary line and table counts them: a replace creates
+    one webhook and deletes one, so it counts in both (Terraform's "1 to add, 1 to destroy")."""
+    return counts["create"] + counts["replace"], counts["update"], counts["delete"] + counts["replace"]
 
 
 def sort_changes(changes: Iterable[Change]) -> tuple[Change, ...]:

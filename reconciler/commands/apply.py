@@ -14,7 +14,7 @@ from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
 from reconciler.errors import ReconcilerError, StalePlan
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH
 from reconciler.model import Organization
-from reconciler.plan import Plan, check_safety
+from reconciler.plan import Plan, action_counts, check_safety, webhook_counts
 from reconciler.render import json as render_json
 from reconciler.render import text as render_text
 
@@ -153,12 +153,17 @@ def print_report(report: ApplyReport) -> None:
         c = outcome.change
         mark = render_text.SYMBOL[c.action] if outcome.ok else "✗"
         output.emit(f"{mark} {c.org}/{c.webhook}: {outcome.message}", always=not outcome.ok)
-    counts = {a: sum(1 for o in report.applied if o.change.action == a) for a in ("create", "update", "delete")}
-    summary = f"{counts['create']} created, {counts['update']} updated, {counts['delete']} deleted"
+    created, updated, deleted = webhook_counts(action_counts(o.change for o in report.applied))
+    summary = f"{created} created, {updated} updated, {deleted} deleted"
     if report.failed:
-        held = sum(1 for o in report.failed if o.held_back)
-        failed = f"{len(report.failed) - held} failed" + (f", {held} delete(s) held back" if held else "")
-        verdict = "Apply finished partly" if report.applied else "Apply failed, nothing changed"
+        skipped = sum(1 for o in report.failed if o.not_attempted)
+        failed = f"{len(report.failed) - skipped} failed" + (f", {skipped} not attempted" if skipped else "")
+        if report.applied:
+            verdict = "Apply finished partly"
+        elif any(o.may_have_changed for o in report.failed):
+            verdict = "Apply failed; a failed change may have taken effect (a re-run converges)"
+        else:
+            verdict = "Apply failed, nothing changed"
         output.emit(f"{verdict}: {summary}; {failed}.", always=True)
     else:
         output.emit(f"Apply complete: {summary}.", always=True)

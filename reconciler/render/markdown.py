@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.drift import DriftReport
-from reconciler.plan import OrgPlan, Plan
+from reconciler.plan import OrgPlan, Plan, action_counts, webhook_counts
 from reconciler.render import values
 from reconciler.render.text import Style, render_change, summary_line
 
@@ -74,7 +74,7 @@ def render_plan(plan: Plan) -> str:
 
 
 def table_row(org: OrgPlan) -> str:
-    count = {a: sum(1 for c in org.changes if c.action == a) for a in ("create", "update", "delete")}
+    creates, updates, deletes = webhook_counts(action_counts(org.changes))
     if org.error:
         status = "❌ error"
     elif org.changes:
@@ -82,7 +82,7 @@ def table_row(org: OrgPlan) -> str:
     else:
         status = "unmanaged" if org.unmanaged and not org.unmanaged_ignored else "in sync"
     return (
-        f"| `{org.org}` | {org.provider} | {count['create']} | {count['update']} | {count['delete']} | "
+        f"| `{org.org}` | {org.provider} | {creates} | {updates} | {deletes} | "
         f"{len(org.unmanaged)} | {status} |"
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from reconciler.drift import DriftReport
-from reconciler.plan import Change, OrgPlan, Plan
+from reconciler.plan import Change, OrgPlan, Plan, webhook_counts
 from reconciler.render import values
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "±"}
@@ -33,10 +33,9 @@ def render_plan(plan: Plan, *, colour: bool = False) -> str:
 
 
 def summary_line(counts: dict[str, int]) -> str:
-    """SPEC §6's line, always in that shape (scripts match it). A replace creates a webhook and deletes one,
-    so it counts in both, as in Terraform; the changes above mark it with `±`."""
-    creates, deletes = counts["create"] + counts["replace"], counts["delete"] + counts["replace"]
-    return f"Plan: {creates} to create, {counts['update']} to update, {deletes} to delete."
+    """SPEC §6's line, always in that shape (scripts match it); the changes above mark a replace with `±`."""
+    creates, updates, deletes = webhook_counts(counts)
+    return f"Plan: {creates} to create, {updates} to update, {deletes} to delete."
 
 
 def render_org(org: OrgPlan, style: Style) -> list[str]:

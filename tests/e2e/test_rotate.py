@@ -176,8 +176,13 @@ def test_rotate_after_replaces_where_the_api_cannot_rotate(world: World, provide
     assert plan.code == 2, plan.text
     assert f"± alerts (id {live['id']})" in plan.out
     assert "Plan: 1 to create, 0 to update, 1 to delete." in plan.out  # a replace is both
+    doc = json.loads(world.run("plan", path, "--format", "json").out)
+    assert doc["summary"] == {"create": 0, "update": 0, "delete": 0, "replace": 1}  # one change, by action
+    table = world.run("plan", path, "--format", "markdown").out
+    assert f"| `{ORG}` | {provider} | 1 | 0 | 1 | 0 | changes |" in table
     result = world.run("apply", path, "--auto-approve")
     assert result.code == 0, result.text
+    assert "Apply complete: 1 created, 0 updated, 1 deleted." in result.out
     (new,) = world.live(provider, ORG)
     assert new["id"] != live["id"]
     assert world.stored(ORG, "alerts") == world.current_secret(provider, ORG, new["id"])

@@ -152,3 +152,19 @@ def test_encrata_rate_limiter_keeps_under_30_a_minute(sandbox: Sandbox) -> None:
     for start in sent:
         assert sum(1 for t in sent if start <= t < start + 60) <= 30
     assert sent[-1] >= 180  # 100 requests need more than three minutes
+
+
+def test_a_failed_apply_that_may_have_changed_something_says_so(world: World) -> None:
+    """Every Keeptrusts write commits, then answers 500: the create happened, and so did each rotation meant to
+    recover its secret, unseen. Exit 1, but never "nothing changed"; a re-run without faults converges."""
+    org = OrgSpec("acme-keeptrusts", "keeptrusts", True, ({"name": "h", "url": "https://hooks.acme.example/keeptrusts/h/v1"},))
+    path = str(world.write([world.org(org.name, "keeptrusts", [dict(h) for h in org.hooks])]))
+    world.sandbox.set_faults(Faults(commit_then_fail_rate=1.0, encrata_rate_limit=None))
+    result = world.run("apply", path, "--auto-approve")
+    assert result.code == 1, result.text
+    assert "nothing changed" not in result.text
+    assert "Apply failed; a failed change may have taken effect (a re-run converges)" in result.out
+    assert len(world.live("keeptrusts", org.name)) == 1
+    world.sandbox.set_faults(Faults(encrata_rate_limit=None))
+    assert world.run("apply", path, "--auto-approve").code == 0
+    assert_converged(world, [org], path)
