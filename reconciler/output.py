@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+from reconciler.errors import ReconcilerError
 from reconciler.redact import scrub
 
 _quiet = False
@@ -47,10 +48,19 @@ def error(text: str) -> None:
 
 
 def write_file(path: str, text: str) -> None:
+    """Write `text` to `path` whole or not at all (a reader never sees half a plan); a path that cannot be
+    written is one clear error, and leaves nothing behind."""
     target = Path(path)
+    if target.is_dir():
+        raise ReconcilerError(f"cannot write {path}: it is a directory")
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(scrub(text), encoding="utf-8")
-    os.replace(tmp, target)  # a reader never sees half a plan
+    try:
+        tmp.write_text(scrub(text), encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ReconcilerError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def colour_enabled(no_colour_flag: bool, stream: TextIO | None = None) -> bool:

@@ -263,3 +263,16 @@ def test_protected_webhook_survives_removal_until_protect_false_is_applied(world
     deleted = world.run("apply", removed, "--auto-approve")
     assert deleted.code == 0, deleted.text
     assert [h["name"] for h in world.live("infraaudit", "acme")] == ["keep"]
+
+
+@pytest.mark.parametrize("command", ["plan", "drift"])
+def test_an_unwritable_out_file_is_one_clear_error_and_leaves_nothing(world: World, command: str) -> None:
+    manifest = world.write([world.org("acme-ingate", "ingate", [{"name": "a", "url": "https://h.example/a"}])])
+    missing = world.tmp / "no-such-folder" / "plan.json"
+    result = world.run(command, manifest, "-o", missing)
+    assert result.code == 1 and result.err == f"error: cannot write {missing}: No such file or directory\n"
+    folder = world.tmp / "plans"
+    folder.mkdir()
+    result = world.run(command, manifest, "-o", folder)
+    assert result.code == 1 and result.err == f"error: cannot write {folder}: it is a directory\n"
+    assert sorted(p.name for p in world.tmp.iterdir() if p.name.startswith(".")) == []  # no temp file left
