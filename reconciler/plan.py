@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from reconciler.errors import UnsafePlan
-from reconciler.model import DesiredWebhook, LiveWebhook
+from reconciler.model import DesiredWebhook, LiveWebhook, Organization
 
 Action = Literal["create", "update", "delete", "replace"]
 ACTION_ORDER: dict[str, int] = {"create": 0, "replace": 1, "update": 2, "delete": 3}
@@ -79,6 +79,7 @@ class Plan:
     paths: tuple[str, ...]
     manifest_digest: str
     orgs: tuple[OrgPlan, ...]
+    masked_digest: str | None = None  # see masked_digest(): None when no webhook field comes from ${env:...}
 
     @property
     def changes(self) -> tuple[Change, ...]:
@@ -94,6 +95,23 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         return bool(self.changes)
+
+
+def masked_digest(manifest_digest: str, orgs: Iterable[Organization]) -> str | None:
+    """A digest of the webhook values that came from ${env:...} in `orgs`, for `apply --plan` to see that one
+    moved since the plan: the files' digest does not cover the environment, and a saved plan shows these values
+    masked. They may be credentials (a URL with a token in it), so the digest is scrypt's, salted with the
+    manifests' digest: slow to guess from, yet the same for the same manifests and environment."""
+    rows = sorted(
+        f"{org.name}/{hook.name}.{name}={getattr(hook, name)}"
+        for org in orgs
+        for hook in org.webhooks
+        for name in hook.masked
+    )
+    if not rows:
+        return None
+    salt = bytes.fromhex(manifest_digest)[:16]
+    return "scrypt:" + hashlib.scrypt("\n".join(rows).encode(), salt=salt, n=2**14, r=8, p=1, dklen=32).hex()
 
 
 def action_counts(changes: Iterable[Change]) -> dict[str, int]:

@@ -14,7 +14,7 @@ from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
 from reconciler.errors import ReconcilerError, StalePlan
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH
 from reconciler.model import Organization
-from reconciler.plan import Plan, action_counts, check_safety, webhook_counts
+from reconciler.plan import Plan, action_counts, check_safety, masked_digest, webhook_counts
 from reconciler.render import json as render_json
 from reconciler.render import text as render_text
 
@@ -41,8 +41,11 @@ def run(args: argparse.Namespace) -> int:
         manifest = load(saved["paths"])
         if manifest.digest != saved["manifest_digest"]:
             raise StalePlan("stale plan: the manifests changed since it was made; nothing applied")
-        session = Session(manifest, read_only=False, parallelism=args.parallelism)
         orgs = select_orgs(manifest, [o["name"] for o in saved["organizations"]])
+        if masked_digest(manifest.digest, orgs) != saved.get("masked_digest"):
+            moved = "a webhook value from ${env:...} changed since it was made"
+            raise StalePlan(f"stale plan: {moved}; nothing applied. Run plan again.")
+        session = Session(manifest, read_only=False, parallelism=args.parallelism)
         flush(session, orgs)
         plan, states = plan_orgs(session, orgs)
         check_current(plan, saved)
@@ -131,11 +134,15 @@ def check_current(plan: Plan, saved: dict[str, Any]) -> None:
         new = now.get(old["name"])
         if new is None or new["error"]:
             raise StalePlan(f"stale plan: {old['name']} could not be re-read; nothing applied")
-        if new["live_digest"] != old["live_digest"] or new["changes"] != old["changes"]:
-            raise StalePlan(
-                f"stale plan: the live webhooks of {old['name']} changed since the plan was made; "
-                "nothing applied. Run plan again."
-            )
+        if new["live_digest"] != old["live_digest"]:
+            moved = f"the live webhooks of {old['name']} changed"
+        elif new["changes"] != old["changes"]:
+            # Same files and same live state: a `${env:...}` value or the store's records (ids, rotation
+            # dates) moved, which the manifest digest does not cover.
+            moved = f"the changes planned for {old['name']} differ now (an ${{env:...}} value or a stored record)"
+        else:
+            continue
+        raise StalePlan(f"stale plan: {moved} since the plan was made; nothing applied. Run plan again.")
 
 
 def confirmed(auto_approve: bool) -> bool:

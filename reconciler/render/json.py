@@ -16,6 +16,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "kind": "plan",
         "paths": list(plan.paths),
         "manifest_digest": plan.manifest_digest,
+        "masked_digest": plan.masked_digest,
         "summary": plan.counts(),
         "organizations": [org_document(o) for o in plan.orgs],
     }

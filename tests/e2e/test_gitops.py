@@ -276,3 +276,18 @@ def test_an_unwritable_out_file_is_one_clear_error_and_leaves_nothing(world: Wor
     result = world.run(command, manifest, "-o", folder)
     assert result.code == 1 and result.err == f"error: cannot write {folder}: it is a directory\n"
     assert sorted(p.name for p in world.tmp.iterdir() if p.name.startswith(".")) == []  # no temp file left
+
+
+def test_a_saved_plan_is_stale_when_an_env_value_moved_and_says_so(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOOK_URL", "https://hooks.acme.example/one")
+    manifest = world.write([world.org("acme-ingate", "ingate", [{"name": "a", "url": "${env:HOOK_URL}"}])])
+    plan_file = world.tmp / "plan.json"
+    assert world.run("plan", manifest, "-o", plan_file).code == 0
+    monkeypatch.setenv("HOOK_URL", "https://hooks.acme.example/two")  # same files, same live state
+    refused = world.run("apply", "--plan", plan_file)
+    assert refused.code == 3, refused.text
+    assert "stale plan: a webhook value from ${env:...} changed since it was made" in refused.err
+    assert "https://hooks.acme.example/" not in plan_file.read_text()  # the plan holds a digest, not the value
+    assert writes(world) == []
