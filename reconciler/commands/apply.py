@@ -137,9 +137,8 @@ def check_current(plan: Plan, saved: dict[str, Any]) -> None:
         if new["live_digest"] != old["live_digest"]:
             moved = f"the live webhooks of {old['name']} changed"
         elif new["changes"] != old["changes"]:
-            # Same files and same live state: a `${env:...}` value or the store's records (ids, rotation
-            # dates) moved, which the manifest digest does not cover.
-            moved = f"the changes planned for {old['name']} differ now (an ${{env:...}} value or a stored record)"
+            # Same files, env values and live state: the store's records moved, or a rotation fell due.
+            moved = f"the changes planned for {old['name']} differ now (its stored records, or a rotation due)"
         else:
             continue
         raise StalePlan(f"stale plan: {moved} since the plan was made; nothing applied. Run plan again.")
