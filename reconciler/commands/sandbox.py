@@ -8,22 +8,26 @@ import sys
 import threading
 from types import FrameType
 
-from reconciler.errors import ReconcilerError
+from reconciler.errors import Interrupted, ReconcilerError
 from reconciler.providers.capabilities import PROVIDER_NAMES
 
 
+# Type functions raise ArgumentTypeError with the rule: argparse would otherwise name the function
+# ("invalid _count value").
 def _rate(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
     if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError("must be between 0 and 1")
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got '{text}'")
     return value
 
 
 def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must not be negative")
-    return value
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got '{text}'")
+    return int(text)
 
 
 def _variant(text: str) -> tuple[str, str]:
@@ -108,4 +112,4 @@ def run(args: argparse.Namespace) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         sandbox.stop()
-    return 0
+    return Interrupted.exit_code  # 130: it serves until interrupted, and SPEC §4 gives that exit code

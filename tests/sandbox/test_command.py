@@ -29,7 +29,7 @@ def read_lines(proc: subprocess.Popen[str]) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_prints_five_base_urls_serves_and_exits_0(sig: signal.Signals) -> None:
+def test_prints_five_base_urls_serves_until_interrupted_and_exits_130(sig: signal.Signals) -> None:
     proc = start("--token", "t0k", "--variant", "encrata=sdk", "--no-encrata-rate-limit")
     try:
         urls = read_lines(proc)
@@ -44,7 +44,7 @@ def test_prints_five_base_urls_serves_and_exits_0(sig: signal.Signals) -> None:
         assert r.status_code == 401
     finally:
         proc.send_signal(sig)
-        assert proc.wait(timeout=5) == 0
+        assert proc.wait(timeout=5) == 130  # SPEC §4: interrupted
 
 
 def test_fault_flags_reach_the_server() -> None:
@@ -55,16 +55,24 @@ def test_fault_flags_reach_the_server() -> None:
         assert r.status_code == 503
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=5) == 0
+        assert proc.wait(timeout=5) == 130  # SPEC §4: interrupted
 
 
 @pytest.mark.parametrize(
-    "flags", [["--variant", "ingate"], ["--variant", "nope=x"], ["--variant", "infraaudit=sdk"], ["--error-rate", "2"]]
+    ("flags", "rule"),
+    [
+        (["--variant", "ingate"], "expected one of"),
+        (["--variant", "nope=x"], "expected one of"),
+        (["--variant", "infraaudit=sdk"], "expected one of"),
+        (["--error-rate", "2"], "expected a number from 0 to 1, got '2'"),
+        (["--drop-rate", "x"], "expected a number from 0 to 1, got 'x'"),
+        (["--latency-ms", "-5"], "expected a whole number of 0 or more, got '-5'"),
+    ],
 )
-def test_bad_flags_are_usage_errors(flags: list[str]) -> None:
+def test_bad_flags_are_usage_errors_that_say_the_rule(flags: list[str], rule: str) -> None:
     proc = start(*flags)
     _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 1 and "usage" in err  # bad input is 1 (SPEC §4)
+    assert proc.returncode == 1 and "usage" in err and rule in err  # bad input is 1 (SPEC §4)
 
 
 def test_a_busy_port_is_one_clear_error(sandbox: object) -> None:
