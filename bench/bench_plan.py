@@ -88,6 +88,21 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int, float]:
     return wall, code, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def httpx_floor(doc: dict[str, object], parallelism: int) -> float:
+    """Wall seconds for the plan's list requests alone, sent by bare httpx threads with nothing else to do: the
+    least the network phase of a plan can take with httpx on this machine (a plan also reads the store and
+    diffs, on the same interpreter)."""
+    orgs = doc["organizations"]
+    assert isinstance(orgs, list)
+    urls = [f"{org['base_url']}/api/v1/webhooks" for org in orgs]
+    with httpx.Client(headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        client.get(urls[0])  # connect first: the plan's own connections are counted in its figure, not here
+        start = time.perf_counter()
+        with ThreadPoolExecutor(parallelism) as pool:
+            list(pool.map(lambda url: client.get(url).raise_for_status(), urls))
+        return time.perf_counter() - start
+
+
 def machine_speed() -> float:
     """CPU seconds for a fixed pure-Python loop, best of three: the machine's speed at the time of the run.
     Shared machines vary by a quarter or more from one hour to the next, and every figure here with them."""
@@ -147,6 +162,8 @@ def main() -> int:
             print(f"  latency floor {floor:.2f} s (orgs / parallelism x {args.latency_ms} ms), interpreter "
                   f"start-up {startup:.2f} s, ratio (wall - start-up) / floor = {(wall - startup) / floor:.2f}")
             print(f"  the plan process used {cpu_s:.2f} s of CPU (one interpreter: the GIL serialises it)")
+            bare = httpx_floor(doc, args.parallelism)
+            print(f"  the same {args.orgs} list requests from bare httpx threads, nothing else running: {bare:.2f} s")
 
             cpu = time.process_time()
             manifest_obj = load_manifests([str(path)])

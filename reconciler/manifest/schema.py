@@ -90,7 +90,9 @@ def _all_of(checks: list[_Check]) -> _Check:
         return _always
     if len(checks) == 1:
         return checks[0]
-
+    if len(checks) == 2:  # the common case (a type and a rule), without a loop: it runs for every value
+        first, second = checks
+        return lambda value: first(value) and second(value)
     return lambda value: all(one(value) for one in checks)
 
 

@@ -27,8 +27,8 @@ Step: TypeAlias = str | int
 Path: TypeAlias = tuple[Step, ...]
 
 _TAG = "tag:yaml.org,2002:"
-_STR, _TIMESTAMP, _BOOL, _INT, _FLOAT, _NULL, _MERGE = (
-    _TAG + name for name in ("str", "timestamp", "bool", "int", "float", "null", "merge")
+_STR, _TIMESTAMP, _BOOL, _INT, _FLOAT, _NULL, _MERGE, _SEQ, _MAP = (
+    _TAG + name for name in ("str", "timestamp", "bool", "int", "float", "null", "merge", "seq", "map")
 )
 # YAML 1.1 reads these as booleans (PyYAML all but y/n, other tools all of them): refuse them unquoted.
 _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
@@ -55,8 +55,8 @@ class _Loader(_BASE_LOADER):  # type: ignore[misc]
                 for tag, regexp in _RESOLVERS.get(value[:1], ()):
                     if regexp.match(value):
                         return tag
-            return _TAG + "str"
-        return _TAG + ("seq" if kind is SequenceNode else "map")
+            return _STR
+        return _SEQ if kind is SequenceNode else _MAP
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
         """Only path resolvers need the composer's position; there are none."""
