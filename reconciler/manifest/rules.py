@@ -65,6 +65,7 @@ def _secret(doc: Document, path: Path, problems: list[Problem]) -> Secret | None
 
 
 _NONE: frozenset[str] = frozenset()  # a webhook with no env-sourced fields (the usual case)
+_MASKABLE = ("url", "description")  # the webhook fields shown masked when they come from ${env:...}
 
 def _url_problem(doc: Document, path: Path, url: str) -> Problem | None:
     """A URL from ${env:} that the schema's pattern let through without a real host (`http://./`)."""
@@ -217,6 +218,9 @@ class _Builder:
         sites: dict[str, Location] = {}  # webhook name -> where declared
         # Per org, not per webhook (10,000 of them in a large manifest): the fields caps rules out.
         unsupported = sorted(_OPTIONS - caps.options) if caps is not None else []
+        # The webhooks with a value from ${env:...}, found once rather than asked of every webhook.
+        depth = len(path) + 1
+        interpolated = {ref[depth] for ref in doc.refs if len(ref) > depth + 1 and ref[:depth] == (*path, "webhooks")}
         for index, hook in enumerate(hooks):
             hook_path = (*path, "webhooks", index)
             if not isinstance(hook, YMap):
@@ -228,7 +232,7 @@ class _Builder:
                     self._problem(doc.problem(hook_path, message, where=()))
                 else:
                     sites[hook["name"]] = location
-            webhook = self._webhook(doc, hook_path, hook, caps, location, unsupported)
+            webhook = self._webhook(doc, hook_path, hook, caps, location, unsupported, index in interpolated)
             if webhook is not None:
                 result.append(webhook)
         self._check_previously(doc, (*path, "webhooks"), hooks, sites)
@@ -260,6 +264,7 @@ class _Builder:
         caps: Capabilities | None,
         location: Location,
         unsupported: list[str],
+        interpolated: bool,
     ) -> DesiredWebhook | None:
         url = self._webhook_url(doc, path, raw, caps)
         events = self._events(doc, path, raw, caps)
@@ -284,7 +289,7 @@ class _Builder:
             previously=tuple(raw.get("previously", ())),
             verify_tls=raw.get("verify_tls"),
             rotate_after_days=int(rotate[:-1]) * _DAYS_PER_UNIT[rotate[-1]] if rotate else None,
-            masked=frozenset(key for key in ("url", "description") if (*path, key) in doc.refs) if doc.refs else _NONE,
+            masked=frozenset(key for key in _MASKABLE if (*path, key) in doc.refs) if interpolated else _NONE,
             location=location,
         )
 
