@@ -15,22 +15,30 @@ _REFERENCE = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def substitute_env(doc: Document, environ: Mapping[str, str]) -> list[Problem]:
-    """Interpolate `doc` in place, recording which values used references (`doc.refs`)."""
+    """Interpolate `doc` in place, recording which values used references (`doc.refs`). Visits only the strings
+    the loader saw holding `${` (`doc.templated`), each place once, whatever aliases and merges made of them."""
     problems: list[Problem] = []
-    _walk(doc, doc.data, (), environ, problems)
+    for path in dict.fromkeys(doc.templated):
+        parent = _container(doc.data, path[:-1])
+        step = path[-1]
+        # A merged value that a key written in place overrode is no longer there, or is another value.
+        if parent is not None and _has(parent, step) and type(text := parent[step]) is str and "${" in text:
+            parent[step] = _substitute(doc, path, text, environ, problems)
     return problems
 
 
-def _walk(doc: Document, node: Any, path: Path, environ: Mapping[str, str], problems: list[Problem]) -> None:
-    items: Any = node.items() if type(node) is YMap else enumerate(node)
-    # Exact types (the loader makes only these), strings first: this visits every value of the manifests.
-    for step, value in items:
-        kind = type(value)
-        if kind is str:
-            if "${" in value:  # most strings have none
-                node[step] = _substitute(doc, (*path, step), value, environ, problems)
-        elif kind is YMap or kind is YSeq:
-            _walk(doc, value, (*path, step), environ, problems)
+def _container(node: Any, path: Path) -> Any:
+    for step in path:
+        if not _has(node, step):
+            return None
+        node = node[step]
+    return node if type(node) is YMap or type(node) is YSeq else None
+
+
+def _has(node: Any, step: str | int) -> bool:
+    if type(node) is YMap:
+        return step in node
+    return type(node) is YSeq and type(step) is int and 0 <= step < len(node)
 
 
 def _substitute(doc: Document, path: Path, text: str, environ: Mapping[str, str], problems: list[Problem]) -> str:

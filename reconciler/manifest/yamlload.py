@@ -93,6 +93,7 @@ class Document:
     file: str
     data: YMap
     mark: Mark
+    templated: list[Path] = field(default_factory=list)  # strings holding `${`, in document order, for interpolation
     refs: dict[Path, tuple[str, ...]] = field(default_factory=dict)  # path -> env names it used
     whole_refs: set[Path] = field(default_factory=set)  # values written as exactly one ${env:NAME}
     broken: set[Path] = field(default_factory=set)  # values with a problem already reported
@@ -199,7 +200,7 @@ def _parse(file: str, text: str) -> tuple[Document | None, list[Problem]]:
         data = converter.mapping(root, ())
     except _TooLarge as exc:
         return None, [Problem(file, 1, 1, str(exc))]
-    doc = Document(file, data, _mark(root), broken=converter.broken)
+    doc = Document(file, data, _mark(root), templated=converter.templated, broken=converter.broken)
     return doc, converter.problems
 
 
@@ -217,6 +218,8 @@ class _Converter:
         self.file = file
         self.problems: list[Problem] = []
         self.broken: set[Path] = set()
+        # Found here, where every scalar passes anyway, so that interpolation need not walk the whole tree.
+        self.templated: list[Path] = []
         self.budget = _MAX_VALUES
 
     def _problem(self, node: Node, path: Path, message: str) -> None:
@@ -291,7 +294,11 @@ class _Converter:
             message = f"'{text}' is a YAML 1.1 boolean: write true or false, or quote it (\"{text}\") for text"
             self._broken(node, parent, step, message)
             return text
-        if tag in (_STR, _TIMESTAMP):  # a date stays the text that was written
+        if tag == _STR:
+            if "${" in text:
+                self.templated.append((*parent, step))
+            return text
+        if tag == _TIMESTAMP:  # a date stays the text that was written
             return text
         if tag == _BOOL:
             return text.lower() == "true"

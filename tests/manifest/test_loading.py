@@ -196,6 +196,34 @@ def test_anchors_and_merge_keys(tmp_path: Path) -> None:
     assert (two.name, two.url, two.events, two.protect) == ("two", "https://h.example/2", one.events, True)
 
 
+def test_references_through_anchors_and_merges_are_substituted_once_per_place(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "m.yaml",
+        """
+        version: 1
+        organizations:
+          - name: acme
+            provider: ingate
+            token: ${env:TOKEN}
+            webhooks:
+              - &base {name: one, url: "${env:HOOK}/1", description: "$${literal} ${env:HOOK}"}
+              - <<: *base
+                name: two
+                url: "https://h.example/$${kept}"
+              - <<: *base
+                name: three
+        """,
+    )
+    env = {**ENV, "HOOK": "https://h.example/$${x}"}
+    one, two, three = load_manifests([path], env).org("acme").webhooks
+    # A value is substituted once: an env value holding `$${` or `${` stays as it is.
+    assert one.url == three.url == "https://h.example/$${x}/1"
+    assert one.description == two.description == three.description == "${literal} https://h.example/$${x}"
+    assert two.url == "https://h.example/${kept}"  # the merged `${env:HOOK}/1` was overridden, never substituted
+    assert (one.masked, two.masked) == (frozenset({"url", "description"}), frozenset({"description"}))
+
+
 def test_implicit_keyring_store(tmp_path: Path) -> None:
     manifest = load_manifests([write(tmp_path, "m.yaml", ACME)], ENV)
     assert manifest.org("acme").secret_store == "default"
