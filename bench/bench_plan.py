@@ -160,7 +160,8 @@ def main() -> int:
             print(f"no-op plan: exit {code}, {requests} requests for {args.orgs} orgs, wall {wall:.2f} s "
                   f"(median of {len(runs)} runs: {walls[0]:.2f}-{walls[-1]:.2f} s)")
             print(f"  latency floor {floor:.2f} s (orgs / parallelism x {args.latency_ms} ms), interpreter "
-                  f"start-up {startup:.2f} s, ratio (wall - start-up) / floor = {(wall - startup) / floor:.2f}")
+                  f"start-up {startup:.2f} s, ratio (wall - start-up) / floor = {(wall - startup) / floor:.2f} "
+                  f"(fastest run: {(walls[0] - startup) / floor:.2f}; a busy machine only adds time)")
             print(f"  the plan process used {cpu_s:.2f} s of CPU (one interpreter: the GIL serialises it)")
             bare = httpx_floor(doc, args.parallelism)
             print(f"  the same {args.orgs} list requests from bare httpx threads, nothing else running: {bare:.2f} s")
