@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections import Counter
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -69,14 +70,19 @@ def manifest_text(
     entry: dict[str, Any] = {"name": org, "provider": provider, "base_url": base_url, "token": f"${{env:{token_env}}}"}
     if store:
         entry["secret_store"] = store
-    taken: set[str] = set()
-    pairs = [(w, webhook_entry(org, w, caps, taken)) for w in sorted(live, key=lambda w: (w.label or w.url, w.id))]
+    # Identity rule 2 finds a webhook by its label: a name is a label only for the one webhook that has it. A
+    # label two webhooks share names neither (it would find both), and no other name may be any live label.
+    labels = Counter(w.label for w in live if w.label)
+    kept = {label for label, count in labels.items() if count == 1 and NAME.match(label)}
+    taken = set(labels)
+    ordered = sorted(live, key=lambda w: (w.label or w.url, w.id))
+    pairs = [(w, webhook_entry(org, w, caps, kept, taken)) for w in ordered]
     entry["webhooks"] = [declared for _, declared in pairs]
     doc["organizations"] = [entry]
     header = (
         f"# Imported by `reconciler import` from {provider}: {len(live)} webhook(s).\n"
         "# Their signing secrets were never shown again by the API: `reconciler drift` reports them as\n"
-        "# unknown until `reconciler rotate` stores new ones.\n"
+        "# missing until `reconciler rotate` stores new ones.\n"
     )
     credentials = [declared for _, declared in pairs if declared["url"].startswith("${env:")]
     if credentials:
@@ -86,18 +92,19 @@ def manifest_text(
             "# to each webhook's full URL before planning (read them from the provider's console).\n"
         )
     if caps.label_field:
-        # The label field carries the name (identity rule 2), so a label that is no valid name cannot be kept.
+        # The label field carries the name (identity rule 2), so a label that is no valid name, or that two
+        # webhooks share, cannot be kept.
         relabelled = sum(1 for w, declared in pairs if w.label != declared["name"])
         if relabelled:
             header += (
-                f"# {relabelled} webhook(s) get a new name here (their `{caps.label_field}` was missing or not a\n"
-                f"# valid name): the first apply sets their `{caps.label_field}` to it, an update in place.\n"
+                f"# {relabelled} webhook(s) get a new name here (their `{caps.label_field}` was missing, not a valid\n"
+                f"# name, or shared): the first apply sets their `{caps.label_field}` to it, an update in place.\n"
             )
     return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
-def webhook_entry(org: str, w: LiveWebhook, caps: Capabilities, taken: set[str]) -> dict[str, Any]:
-    name = unique_name(w, taken)
+def webhook_entry(org: str, w: LiveWebhook, caps: Capabilities, kept: set[str], taken: set[str]) -> dict[str, Any]:
+    name = unique_name(w, kept, taken)
     # A URL with credentials becomes an env reference: output never shows them, and a masked URL in the
     # manifest would not match the live one.
     url = f"${{env:{credential_variable(org, name)}}}" if mask_userinfo(w.url) != w.url else w.url
@@ -117,10 +124,10 @@ def credential_variable(org: str, webhook: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", f"{org}_{webhook}_URL".upper())
 
 
-def unique_name(w: LiveWebhook, taken: set[str]) -> str:
-    """The provider's label when it is a valid name (identity rule 2 then holds); else one from the URL."""
-    if w.label and NAME.match(w.label) and w.label not in taken:
-        taken.add(w.label)
+def unique_name(w: LiveWebhook, kept: set[str], taken: set[str]) -> str:
+    """The webhook's label when it keeps it (`kept`: valid names no other webhook has; identity rule 2 then
+    holds); else one from the URL, unlike any name in `taken` (every live label, and the names given)."""
+    if w.label in kept:
         return w.label
     parts = urlsplit(w.url)
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{parts.hostname or 'webhook'}{parts.path}").strip("-._")

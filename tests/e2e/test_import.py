@@ -147,6 +147,32 @@ def test_labels_that_are_not_names_are_renamed_in_place_and_said_so(world: World
     assert world.run("plan", manifest, "--detailed-exitcode").code == 0
 
 
+def test_a_label_two_webhooks_share_names_neither(world: World) -> None:
+    """Identity rule 2 would find both webhooks by a shared label: import names them from their URLs, so the
+    imported manifest plans (two relabels in place) instead of failing as ambiguous."""
+    base = world.sandbox.base_url("infraaudit", account="acme") + "/api/v1/webhooks"
+    for body in (
+        {"name": "dup", "url": "https://hooks.acme.example/a", "events": ["drift.detected"]},
+        {"name": "dup", "url": "https://hooks.acme.example/b", "events": ["drift.detected"]},
+        # Its label is the name the first one's URL would give: that name is taken.
+        {"name": "hooks.acme.example-a", "url": "https://hooks.acme.example/z", "events": ["drift.detected"]},
+        {"name": "c", "url": "https://hooks.acme.example/c", "events": ["drift.detected"]},
+    ):
+        assert httpx.post(base, headers=AUTH, json=body).status_code == 201
+    manifest = world.tmp / "imported.yaml"
+    assert world.run(*import_args(world, "infraaudit", "acme", "-o", str(manifest))).code == 0
+    names = [h["name"] for h in yaml.safe_load(manifest.read_text())["organizations"][0]["webhooks"]]
+    assert sorted(names) == ["c", "hooks.acme.example-a", "hooks.acme.example-a-2", "hooks.acme.example-b"]
+    assert "2 webhook(s) get a new name" in manifest.read_text()
+    before = {h["id"] for h in world.live("infraaudit", "acme")}
+
+    plan = world.run("plan", manifest, "--detailed-exitcode")
+    assert plan.code == 2 and "Plan: 0 to create, 2 to update, 0 to delete." in plan.out, plan.text
+    assert world.run("apply", manifest, "--auto-approve").code == 0
+    assert {h["id"] for h in world.live("infraaudit", "acme")} == before
+    assert world.run("plan", manifest, "--detailed-exitcode").code == 0
+
+
 def test_a_url_with_credentials_is_imported_as_an_env_reference(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     org = "creds"
     secret_url = "https://svc:hunter2-pw@hooks.acme.example/ingate/creds"
