@@ -87,12 +87,13 @@ class OrgApplier:
         self.index = dict(state.index)
         self.outcomes: list[Outcome] = []  # filled as changes finish, so an interrupted run still reports
         self.unsure: set[str] = set()  # webhooks whose create may have happened unseen
+        self.undone = False  # the current change's create was deleted again after its secret could not be kept
 
     def run(self, changes: tuple[Change, ...]) -> list[Outcome]:
         try:
             marked = self.mark_pending(changes)
         except ReconcilerError as exc:
-            self.outcomes = [Outcome(c, False, f"not attempted: {exc}") for c in changes]
+            self.outcomes = [Outcome(c, False, f"not attempted: {exc}", not_attempted=True) for c in changes]
             return self.outcomes
         failed = False
         settled: set[str] = set()  # marks to take back: the change never reached the provider
@@ -106,14 +107,18 @@ class OrgApplier:
                     Outcome(change, False, "held back: an earlier change of this org failed", not_attempted=True)
                 )
                 continue
+            writes_before, self.undone = self.provider.writes_done, False
             try:
                 self.outcomes.append(Outcome(change, True, self.execute(change)))
             except ReconcilerError as exc:
                 failed = True
-                if change.action == "create" and change.webhook not in self.unsure:
-                    settled.add(change.webhook)
+                # A step of the change took effect (a create before its follow-up update failed, say), or one
+                # may have: the report must not say that nothing changed.
+                wrote = self.provider.writes_done > writes_before and not self.undone
                 unknown = isinstance(exc, ProviderError) and exc.outcome_unknown
-                maybe = unknown or change.webhook in self.unsure
+                maybe = wrote or unknown or change.webhook in self.unsure
+                if change.action == "create" and not maybe:
+                    settled.add(change.webhook)
                 self.outcomes.append(Outcome(change, False, str(exc), may_have_changed=maybe))
         self.unmark({name: entry for name, entry in marked.items() if name in settled})
         return self.outcomes
@@ -243,6 +248,7 @@ class OrgApplier:
                     f"{exc}; the new webhook {live.id} could not be deleted again, so its secret was saved to "
                     f"{path} (mode 0600); the next apply stores it and removes the file"
                 ) from None
+            self.undone = True
             raise SecretStoreError(f"{exc}; the new webhook {live.id} was deleted again") from None
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
         self.store.write_index(self.org.name, self.index)
@@ -316,6 +322,7 @@ class OrgApplier:
                         f"{exc}; the provider may or may not use the new secret, which is stored in {where}: "
                         "run rotate again to be sure",
                         exc.status,
+                        outcome_unknown=True,
                     ) from None
                 self.restore(hook.name, old)
                 raise ProviderError(f"{exc}; the secret was not rotated, the old one is kept", exc.status) from None

@@ -43,7 +43,10 @@ def run(args: argparse.Namespace) -> int:
             raise StalePlan("stale plan: the manifests changed since it was made; nothing applied")
         orgs = select_orgs(manifest, [o["name"] for o in saved["organizations"]])
         if masked_digest(manifest.digest, orgs) != saved.get("masked_digest"):
-            moved = "a webhook value from ${env:...} changed since it was made"
+            if "masked_digest" in saved:
+                moved = "a webhook value from ${env:...} changed since it was made"
+            else:  # made before plans recorded one: it cannot vouch for the env values
+                moved = "it was made by an older version, which did not record the ${env:...} webhook values"
             raise StalePlan(f"stale plan: {moved}; nothing applied. Run plan again.")
         session = Session(manifest, read_only=False, parallelism=args.parallelism)
         flush(session, orgs)

@@ -25,8 +25,14 @@ def _rate(text: str) -> float:
 
 
 def _count(text: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got '{text}'")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got '{text}'")
     return int(text)
 
 
@@ -47,7 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Serve local emulators of the five provider APIs; prints '<provider> <base_url>' per line.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_count, default=8900, help="port (default 8900; 0 = any free port)")
+    parser.add_argument("--port", type=_port, default=8900, help="port (default 8900; 0 = any free port)")
     parser.add_argument("--token", default="sandbox-token", help="accepted bearer token (default sandbox-token)")
     parser.add_argument(
         "--variant",

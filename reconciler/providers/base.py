@@ -15,6 +15,12 @@ class Provider(Protocol):
 
     capabilities: ClassVar[Capabilities]
 
+    @property
+    def writes_done(self) -> int:
+        """How many writes (POST, PUT, DELETE) the API has confirmed so far: a change that fails after one of
+        its steps took effect has changed something, and the report must say so."""
+        ...
+
     def list(self) -> list[LiveWebhook]:
         """Every live webhook of the account: one request (plus pages)."""
         ...

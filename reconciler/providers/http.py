@@ -128,6 +128,7 @@ class ApiClient:
         self._timeout = timeout or default_timeout()
         self.provider = provider
         self._forbidden_hint = forbidden_hint
+        self.writes_done = 0  # writes answered 2xx: see Provider.writes_done
 
     def __repr__(self) -> str:
         return f"ApiClient({self.provider}, read_only={self.read_only})"
@@ -152,6 +153,8 @@ class ApiClient:
         for attempt in range(1, self._retry.max_attempts + 1):
             outcome = self._attempt(method, path, json, params, attempt)
             if isinstance(outcome, ApiResponse):
+                if method != "GET" and outcome.status < 300:
+                    self.writes_done += 1
                 return outcome
             error, delay = outcome
             maybe_applied = maybe_applied or error.outcome_unknown

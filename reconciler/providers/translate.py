@@ -45,6 +45,10 @@ class Adapter(abc.ABC):
     def name(self) -> str:
         return self.capabilities.name
 
+    @property
+    def writes_done(self) -> int:
+        return self.api.writes_done
+
     def fetch(self, path: str, params: dict[str, str | int] | None = None) -> Any:
         """GET one object's body; None when the API answers 404."""
         try:

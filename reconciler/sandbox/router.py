@@ -131,12 +131,15 @@ class _Exchange:
         if style and self.limit is not None:
             # Keyed by the presented token and checked before auth: the docs' limit per API key.
             account = self.located[0] if self.located else ""
+            enforced = style.enforced(self.dice.faults)
+            # A limit that is not enforced (InfraAudit's nominal one, Encrata's when lifted) is not counted
+            # either: its headers announce the whole allowance, so no client slows down for nothing.
             window = self.world.limiter.hit(
                 (self.spec.name, account, self.token),
                 self.limit,
                 time.time(),
-                enforce=style.enforced(self.dice.faults),
-                count=not injected_429,
+                enforce=enforced,
+                count=enforced and not injected_429,
             )
             self.headers = _limit_headers(self.limit, window.remaining, window.reset_epoch)
             if not window.allowed:

@@ -48,6 +48,11 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: the sandbox serves test suites, and request lines are recorded instead."""
 
+    def handle_expect_100(self) -> bool:
+        answered = super().handle_expect_100()
+        self.wfile.flush()  # the interim 100 leaves now, unbuffered: the client waits for it to send the body
+        return answered
+
     def _serve(self) -> None:
         world = cast(_Server, self.server).world
         body = self._body()

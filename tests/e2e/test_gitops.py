@@ -275,7 +275,7 @@ def test_an_unwritable_out_file_is_one_clear_error_and_leaves_nothing(world: Wor
     folder.mkdir()
     result = world.run(command, manifest, "-o", folder)
     assert result.code == 1 and result.err == f"error: cannot write {folder}: it is a directory\n"
-    assert sorted(p.name for p in world.tmp.iterdir() if p.name.startswith(".")) == []  # no temp file left
+    assert sorted(p.name for p in world.tmp.iterdir() if p.name.startswith(".")) == []  # nothing left behind
 
 
 def test_a_saved_plan_is_stale_when_an_env_value_moved_and_says_so(
@@ -291,3 +291,11 @@ def test_a_saved_plan_is_stale_when_an_env_value_moved_and_says_so(
     assert "stale plan: a webhook value from ${env:...} changed since it was made" in refused.err
     assert "https://hooks.acme.example/" not in plan_file.read_text()  # the plan holds a digest, not the value
     assert writes(world) == []
+
+    monkeypatch.setenv("HOOK_URL", "https://hooks.acme.example/one")  # back as planned: the plan applies
+    older = json.loads(plan_file.read_text())
+    del older["masked_digest"]  # as plans made before the field existed
+    world.tmp.joinpath("older.json").write_text(json.dumps(older))
+    refused = world.run("apply", "--plan", world.tmp / "older.json")
+    assert refused.code == 3 and "it was made by an older version" in refused.err, refused.text
+    assert world.run("apply", "--plan", plan_file).code == 0

@@ -52,6 +52,7 @@ def vault_org(world: World, provider: str = "ingate", name: str = ORG) -> dict[s
 
 def assert_deleted_again(world: World, result: Any, provider: str = "ingate") -> None:
     assert "was deleted again" in result.text
+    assert "Apply failed, nothing changed" in result.out  # the create was undone: true to the letter
     assert world.live(provider, ORG) == []
     assert [r.method for r in world.sandbox.requests if r.method != "GET"] == ["POST", "DELETE"]
 
@@ -187,6 +188,7 @@ def test_when_the_delete_fails_too_the_secret_waits_in_a_recovery_file(
     assert result.code == 1
     recovery = Path(world.tmp, "state", "webhook-reconciler", "recovery", f"{ORG}__alerts.json")
     assert f"its secret was saved to {recovery} (mode 0600)" in result.text
+    assert "Apply failed; a failed change may have taken effect" in result.out  # the webhook exists
     assert stat.S_IMODE(recovery.stat().st_mode) == 0o600
     assert stat.S_IMODE(recovery.parent.stat().st_mode) == 0o700
     (live,) = world.live("ingate", ORG)
@@ -289,3 +291,27 @@ def test_a_recovered_secret_never_overwrites_a_newer_one(world: World) -> None:
     assert result.code == 0, result.text
     assert f"a newer secret is stored; the recovered one stays in {kept}" in result.out
     assert kept.exists() and world.stored(ORG, "alerts") == newer
+
+
+def test_a_create_whose_follow_up_update_fails_says_the_webhook_exists(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ingate ignores `active: false` on create, so a paused webhook is created, its secret stored, then paused
+    with an update. When that update fails, the webhook exists: the report must not say nothing changed."""
+    creates: list[None] = []
+
+    def revoke_once() -> None:
+        if not creates:
+            world.sandbox.revoke_token("sandbox-token")
+        creates.append(None)
+
+    after_create(monkeypatch, IngateProvider, revoke_once)
+    path = world.write([world.org(ORG, "ingate", [{**hook("ingate"), "active": False}])])
+    result = world.run("apply", path, "--auto-approve")
+    assert result.code == 1, result.text
+    assert "Apply failed; a failed change may have taken effect (a re-run converges)" in result.out
+    (live,) = world.live("ingate", ORG)
+    assert world.stored(ORG, "alerts") == world.current_secret("ingate", ORG, live["id"])
+    world.sandbox.add_token("sandbox-token", "admin")
+    assert world.run("apply", path, "--auto-approve").code == 0
+    assert [h["active"] for h in world.live("ingate", ORG)] == [False]

@@ -67,6 +67,8 @@ def test_fault_flags_reach_the_server() -> None:
         (["--error-rate", "2"], "expected a number from 0 to 1, got '2'"),
         (["--drop-rate", "x"], "expected a number from 0 to 1, got 'x'"),
         (["--latency-ms", "-5"], "expected a whole number of 0 or more, got '-5'"),
+        (["--latency-ms", "²"], "expected a whole number of 0 or more, got '²'"),
+        (["--port", "70000"], "expected a port from 0 to 65535, got '70000'"),
     ],
 )
 def test_bad_flags_are_usage_errors_that_say_the_rule(flags: list[str], rule: str) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -186,3 +189,20 @@ def test_null_for_a_boolean_is_a_validation_error(
     r = client.post(api(sandbox, provider), json={**CREATE_BODY[provider], field: None})
     assert r.status_code == (422 if provider == "infraaudit" else 400)
     assert field in r.text and sandbox.webhooks(provider) == []
+
+
+def test_expect_100_continue_is_answered_before_the_body(sandbox: Sandbox) -> None:
+    """Clients that send `Expect: 100-continue` (curl, for bodies over 1 KiB) wait for the interim answer."""
+    body = json.dumps({"url": "https://h.example/x"}).encode()
+    target = urlsplit(api(sandbox, "ingate"))
+    with socket.create_connection((target.hostname, target.port), timeout=5) as conn:
+        head = (
+            f"POST {target.path} HTTP/1.1\r\nHost: {target.netloc}\r\nAuthorization: Bearer sandbox-token\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n"
+        )
+        conn.sendall(head.encode())
+        conn.settimeout(0.5)
+        assert conn.recv(1024).startswith(b"HTTP/1.1 100")  # before the body is sent
+        conn.settimeout(5)
+        conn.sendall(body)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 201")

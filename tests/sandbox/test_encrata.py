@@ -170,3 +170,4 @@ def test_rate_limit_can_be_lifted_and_is_still_announced(sandbox: Sandbox, clien
     for _ in range(40):
         r = client.get(api(sandbox, "encrata"))
         assert r.status_code == 200 and r.headers["x-ratelimit-limit"] == "30"  # the documented headers stay
+        assert r.headers["x-ratelimit-remaining"] == "30"  # and do not count down to a limit not applied
