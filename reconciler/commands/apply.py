@@ -166,7 +166,11 @@ def print_report(report: ApplyReport) -> None:
     summary = f"{created} created, {updated} updated, {deleted} deleted"
     if report.failed:
         skipped = sum(1 for o in report.failed if o.not_attempted)
-        failed = f"{len(report.failed) - skipped} failed" + (f", {skipped} not attempted" if skipped else "")
+        tried = len(report.failed) - skipped
+        parts = [f"{tried} failed"] if tried else []
+        if skipped:
+            parts.append(f"{skipped} not attempted")
+        failed = ", ".join(parts)
         if report.applied:
             verdict = "Apply finished partly"
         elif any(o.may_have_changed for o in report.failed):
