@@ -67,6 +67,7 @@ def _secret(doc: Document, path: Path, problems: list[Problem]) -> Secret | None
 _NONE: frozenset[str] = frozenset()  # a webhook with no env-sourced fields (the usual case)
 _MASKABLE = ("url", "description")  # the webhook fields shown masked when they come from ${env:...}
 
+
 def _url_problem(doc: Document, path: Path, url: str) -> Problem | None:
     """A URL from ${env:} that the schema's pattern let through without a real host (`http://./`)."""
     if path not in doc.refs or is_http_url(url):
