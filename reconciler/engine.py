@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from reconciler.errors import ReconcilerError
 from reconciler.model import IndexEntry, LiveWebhook, Manifest, Organization, SecretAge
-from reconciler.plan import OrgPlan, Plan, masked_digest
+from reconciler.plan import OrgPlan, Plan
 from reconciler.planner import plan_org
 from reconciler.providers.base import Provider
 from reconciler.providers.capabilities import CAPABILITIES, Capabilities
@@ -159,12 +159,10 @@ def plan_orgs(session: Session, orgs: Iterable[Organization]) -> tuple[Plan, dic
 
     # Twice the workers as list slots: while some orgs read their index and diff, others take their slots,
     # so the APIs see `parallelism` requests at once all along instead of a dip after every answer.
-    selected = list(orgs)
-    results = parallel_map(one, selected, 2 * session.parallelism)
+    results = parallel_map(one, list(orgs), 2 * session.parallelism)
     states = {state.org.name: state for _, state in results if state is not None}
     manifest = session.manifest
-    plans = tuple(p for p, _ in results)
-    return Plan(manifest.paths, manifest.digest, plans, masked_digest(manifest.digest, selected)), states
+    return Plan(manifest.paths, manifest.digest, tuple(p for p, _ in results)), states
 
 
 def select_orgs(manifest: Manifest, names: Sequence[str] | None) -> list[Organization]:

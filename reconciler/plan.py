@@ -79,7 +79,9 @@ class Plan:
     paths: tuple[str, ...]
     manifest_digest: str
     orgs: tuple[OrgPlan, ...]
-    masked_digest: str | None = None  # see masked_digest(): None when no webhook field comes from ${env:...}
+    # See masked_digest(): set for a plan written as JSON (what `apply --plan` reads); None when no webhook
+    # field comes from ${env:...}.
+    masked_digest: str | None = None
 
     @property
     def changes(self) -> tuple[Change, ...]:

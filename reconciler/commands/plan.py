@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from typing import Any
 
 from reconciler import output
 from reconciler.commands.common import add_format, add_paths, add_selection, read_only_session
 from reconciler.engine import plan_orgs
-from reconciler.plan import Plan
+from reconciler.plan import Plan, masked_digest
 from reconciler.render import json as render_json
 from reconciler.render import markdown as render_markdown
 from reconciler.render import text as render_text
@@ -27,7 +28,11 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
-    plan, _ = plan_orgs(*read_only_session(args))
+    session, orgs = read_only_session(args)
+    plan, _ = plan_orgs(session, orgs)
+    if args.out or args.format == "json":
+        # Only a plan written as JSON carries it, for `apply --plan` to check; scrypt is slow on purpose.
+        plan = replace(plan, masked_digest=masked_digest(plan.manifest_digest, orgs))
     return plan
 
 
