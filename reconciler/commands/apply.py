@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     rewrite_indexes(session, states)
     if not plan.has_changes:
         if not plan.errors:  # an org that could not be read is no proof that anything matches
-            output.emit("No changes. The live webhooks match the manifests.")
+            output.emit("No changes. The live webhooks match the manifests.", always=True)  # the result, as a summary
         return report_errors(plan, applied=False)
     if not args.plan and not confirmed(args.auto_approve):
         output.emit("Apply cancelled; nothing changed.", always=True)

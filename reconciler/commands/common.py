@@ -89,6 +89,9 @@ def resolve_target(
     except AmbiguousMatch as exc:
         raise ReconcilerError(f"{org_name}: {exc}") from None
     if not found:
+        stored = next((e.webhook_id for n in (hook_name, *hook.previously) if (e := state.index.get(n))), "")
+        if stored:  # applied once, then deleted behind the tool's back
+            raise ReconcilerError(f"{target} (id {stored} in the store) is gone from the provider; apply re-creates it")
         raise ReconcilerError(f"{target} does not exist yet; run apply first")
     return state, hook, found[0].live, found[0].via_name
 

@@ -100,6 +100,12 @@ def manifest_text(
                 f"# {relabelled} webhook(s) get a new name here (their `{caps.label_field}` was missing, not a valid\n"
                 f"# name, or shared): the first apply sets their `{caps.label_field}` to it, an update in place.\n"
             )
+    silent = sum(1 for w in live if w.events is not None and not w.events and caps.events is not None)
+    if silent:
+        header += (
+            f"# {silent} webhook(s) are subscribed to no event, which a manifest cannot declare: they are written\n"
+            "# here with every event; the first apply subscribes them (add `events` to choose fewer).\n"
+        )
     return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
 
 
@@ -109,7 +115,9 @@ def webhook_entry(org: str, w: LiveWebhook, caps: Capabilities, kept: set[str], 
     # manifest would not match the live one.
     url = f"${{env:{credential_variable(org, name)}}}" if mask_userinfo(w.url) != w.url else w.url
     entry: dict[str, Any] = {"name": name, "url": url}
-    if caps.events is not None and w.events is not None and (w.events or not caps.empty_events_means_all):
+    # A webhook subscribed to no event (where `[]` is not "every event") cannot be declared as it is: it is
+    # imported with every event (no `events`), and the file's header says so.
+    if caps.events is not None and w.events:
         entry["events"] = sorted(w.events)
     if caps.pausable and not w.active:
         entry["active"] = False

@@ -8,6 +8,7 @@ from typing import Any
 from reconciler import output
 from reconciler.applier import OrgApplier
 from reconciler.commands.common import add_target, open_target
+from reconciler.errors import UnsafePlan
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -25,7 +26,16 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     target = open_target(args.paths, "rotate")
     applier = OrgApplier(target.session, target.state)
-    if target.state.caps.rotate_in_place and not args.recreate:
+    in_place = target.state.caps.rotate_in_place and not args.recreate
+    entry = target.state.index.get(target.stored_as)
+    if not in_place and (target.hook.protect or (entry is not None and entry.protect)):
+        # SPEC §4: a protected webhook is never deleted until an apply with `protect: false` recorded that.
+        how = " (or rotate in place, without --recreate)" if target.state.caps.rotate_in_place else ""
+        raise UnsafePlan(
+            f"{target.name} is protected: a new secret here means a new webhook and deleting {target.live.id}; "
+            f"set `protect: false` and apply first{how}. Nothing changed"
+        )
+    if in_place:
         message = applier.rotate(target.hook, target.live, renamed_from=target.stored_as)
     else:
         # A new secret there means a new webhook: created (its secret stored) before the old one goes.

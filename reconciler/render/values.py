@@ -14,7 +14,9 @@ def show(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]" if value else "[] (all events)"
+        # "All events" reaches here as None (see _field_value): an empty list is a webhook subscribed to none,
+        # which Encrata and InfraAudit allow live though a manifest cannot ask for it.
+        return "[" + ", ".join(str(v) for v in value) + "]" if value else "[] (no events)"
     if isinstance(value, str):
         return json.dumps(mask_userinfo(value))
     return str(value)

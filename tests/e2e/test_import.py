@@ -191,3 +191,24 @@ def test_a_url_with_credentials_is_imported_as_an_env_reference(world: World, mo
     plan = world.run("plan", str(manifest), "--detailed-exitcode")
     assert plan.code == 0, plan.text
     assert "hunter2" not in plan.text
+
+
+def test_a_webhook_subscribed_to_no_event_is_imported_with_every_event_and_said_so(world: World) -> None:
+    """Encrata's SDK replaces the whole object on PUT: one sent without `events` leaves a webhook with none,
+    which a manifest cannot declare (Encrata needs at least one event)."""
+    world.sandbox.set_variant("encrata", "sdk")
+    base = world.sandbox.base_url("encrata", account="acme") + "/api/webhooks"
+    made = httpx.post(base, headers=AUTH, json={"url": "https://hooks.acme.example/e", "events": ["credits.low"]})
+    assert made.status_code == 201
+    put = httpx.put(base, headers=AUTH, json={"id": made.json()["id"], "url": "https://hooks.acme.example/e"})
+    assert put.status_code < 300 and world.live("encrata", "acme")[0]["events"] == []
+    manifest = world.tmp / "imported.yaml"
+    assert world.run(*import_args(world, "encrata", "acme", "-o", str(manifest))).code == 0
+    assert "1 webhook(s) are subscribed to no event" in manifest.read_text()
+    assert world.run("validate", manifest).code == 0
+
+    plan = world.run("plan", manifest, "--detailed-exitcode")
+    assert plan.code == 2 and "events: [] (no events) → [" in plan.out, plan.text
+    assert world.run("apply", manifest, "--auto-approve").code == 0
+    assert world.live("encrata", "acme")[0]["events"] != []
+    assert world.run("plan", manifest, "--detailed-exitcode").code == 0

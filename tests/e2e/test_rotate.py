@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema  # type: ignore[import-untyped]
 import keyring
 import pytest
@@ -199,6 +200,20 @@ def test_rotate_after_never_replaces_a_protected_webhook(world: World) -> None:
     assert world.live("ingate", ORG) == [live]
 
 
+@pytest.mark.parametrize(("provider", "flags"), [("ingate", []), ("keeptrusts", ["--recreate"])])
+def test_rotate_never_re_creates_a_protected_webhook(world: World, provider: str, flags: list[str]) -> None:
+    path, live = applied(world, provider, protect=True)
+    secret = world.stored(ORG, "alerts")
+    world.sandbox.clear_requests()
+    result = world.run("rotate", path, f"{ORG}/alerts", *flags)
+    assert result.code == 3, result.text
+    assert f"{ORG}/alerts is protected" in result.err and "Nothing changed" in result.err
+    assert writes(world) == [] and world.live(provider, ORG) == [live] and world.stored(ORG, "alerts") == secret
+    if provider == "keeptrusts":  # in place it may rotate: the webhook stays
+        assert world.run("rotate", path, f"{ORG}/alerts").code == 0
+        assert [w["id"] for w in world.live(provider, ORG)] == [live["id"]]
+
+
 @pytest.mark.parametrize("provider", ["keeptrusts", "ingate"])
 def test_rotate_during_a_rename_keeps_one_record_under_the_new_name(world: World, provider: str) -> None:
     """`previously` declared, not applied yet: the store records are under the earlier name. Rotating
@@ -222,3 +237,12 @@ def test_rotate_during_a_rename_keeps_one_record_under_the_new_name(world: World
 
     assert world.run("apply", path, "--auto-approve").code == 0  # what is left: the label, if any
     assert world.run("plan", path, "--detailed-exitcode").code == 0
+
+
+def test_rotate_of_a_webhook_deleted_behind_the_tools_back_says_so(world: World) -> None:
+    path, live = applied(world, "ingate")
+    url = f"{world.sandbox.base_url('ingate', account=ORG)}/api/v1/webhooks/{live['id']}"
+    assert httpx.delete(url, headers={"Authorization": "Bearer sandbox-token"}).is_success
+    result = world.run("rotate", path, f"{ORG}/alerts")
+    assert result.code == 1
+    assert f"{ORG}/alerts (id {live['id']} in the store) is gone from the provider; apply re-creates it" in result.err

@@ -165,6 +165,8 @@ def test_quiet_keeps_results_and_errors(world: World) -> None:
     applied = world.run("apply", path, "--auto-approve", "--quiet")
     assert applied.code == 0
     assert applied.out == "Apply complete: 1 created, 0 updated, 0 deleted.\n"
+    again = world.run("apply", path, "--auto-approve", "--quiet")
+    assert (again.code, again.out) == (0, "No changes. The live webhooks match the manifests.\n")
 
     imported = world.run(
         "import",
