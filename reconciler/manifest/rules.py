@@ -222,6 +222,7 @@ class _Builder:
         # The webhooks with a value from ${env:...}, found once rather than asked of every webhook.
         depth = len(path) + 1
         interpolated = {ref[depth] for ref in doc.refs if len(ref) > depth + 1 and ref[:depth] == (*path, "webhooks")}
+        by_url: dict[str, DesiredWebhook] = {}  # for an API that allows one webhook per URL
         for index, hook in enumerate(hooks):
             hook_path = (*path, "webhooks", index)
             if not isinstance(hook, YMap):
@@ -234,8 +235,17 @@ class _Builder:
                 else:
                     sites[hook["name"]] = location
             webhook = self._webhook(doc, hook_path, hook, caps, location, unsupported, index in interpolated)
-            if webhook is not None:
-                result.append(webhook)
+            if webhook is None:
+                continue
+            result.append(webhook)
+            if caps is not None and caps.one_webhook_per_url:
+                first = by_url.setdefault(webhook.url, webhook)
+                if first is not webhook:  # the URL itself is not shown: it may come from ${env:...}
+                    message = (
+                        f"the same url as webhook '{first.name}' at {first.location}: "
+                        f"{caps.name} allows one webhook per URL (it answers 409)"
+                    )
+                    self._problem(doc.problem((*hook_path, "url"), message))
         self._check_previously(doc, (*path, "webhooks"), hooks, sites)
         return tuple(result)
 

@@ -25,6 +25,7 @@ class Capabilities:
     https_only: bool
     options: frozenset[str]  # provider-only webhook fields the manifest may set
     requests_per_minute: int | None  # documented rate limit, if any
+    one_webhook_per_url: bool = False  # a second webhook with the same URL is refused (Encrata: 409 duplicate)
 
 
 INGATE = Capabilities(
@@ -120,6 +121,7 @@ ENCRATA = Capabilities(
     https_only=True,
     options=frozenset(),
     requests_per_minute=30,
+    one_webhook_per_url=True,
 )
 
 CAPABILITIES: dict[str, Capabilities] = {c.name: c for c in (INGATE, INFRAAUDIT, KEEPTRUSTS, IMMUTA, ENCRATA)}

@@ -173,3 +173,21 @@ def test_self_hosted_http_base_url(tmp_path: Path) -> None:
     )
     write(tmp_path, "m.yaml", text)
     assert load_manifests(["m.yaml"], ENV).org("org").base_url == "http://audit:8080"
+
+
+@pytest.mark.parametrize(("provider", "refused"), [("encrata", True), ("ingate", False)])
+def test_one_webhook_per_url_where_the_api_refuses_a_duplicate(tmp_path: Path, provider: str, refused: bool) -> None:
+    hooks = "".join(
+        f"      - name: {name}\n        url: https://h.example/same\n        events: [{event}]\n"
+        for name in ("first", "second")
+        for event in [{"encrata": "credits.low", "ingate": "key.create"}[provider]]
+    )
+    text = f"version: 1\norganizations:\n  - name: acme\n    provider: {provider}\n    token: ${{env:TOKEN}}\n"
+    write(tmp_path, "m.yaml", text + "    webhooks:\n" + hooks)
+    if not refused:
+        assert len(load_manifests(["m.yaml"], ENV).org("acme").webhooks) == 2
+        return
+    assert problems(["m.yaml"]) == [
+        "m.yaml:11:14: organizations[0].webhooks[1]: the same url as webhook 'first' at m.yaml:7:9: "
+        "encrata allows one webhook per URL (it answers 409)"
+    ]
