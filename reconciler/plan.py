@@ -152,35 +152,54 @@ def live_digest(live: Iterable[LiveWebhook]) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()
 
 
-def check_safety(plan: Plan, *, allow_deletes: bool) -> None:
-    """Refuse the whole run (exit 3) before any change when an org's deletes look like a mistake."""
-    problems: list[str] = []
+@dataclass(frozen=True)
+class Refusal:
+    """Deletes of one org that `apply` refuses (exit 3, before any change). `plan` shows it beside each
+    change and in its summary, so a reviewer learns it before the merge rather than from the apply job."""
+
+    org: str
+    webhooks: frozenset[str]  # the changes refused
+    reason: str  # short, for a summary: "deletes 3 of 4 live webhooks"
+    message: str  # what apply says when it refuses
+    overridable: bool  # `--allow-deletes` lifts it (a mass delete); never a protected webhook
+
+
+def refusals(plan: Plan) -> list[Refusal]:
+    """Every refusal `apply` would raise for `plan` without `--allow-deletes`."""
+    found: list[Refusal] = []
     for org in plan.orgs:
-        deletes = [c for c in org.changes if c.action == "delete"]
         # A replace (a rotation where the API cannot rotate in place) deletes the old webhook too.
-        protected = [c.webhook for c in org.changes if c.protected and c.action in ("delete", "replace")]
+        protected = sorted(c.webhook for c in org.changes if c.protected and c.action in ("delete", "replace"))
         if protected and org.protection_unknown:
-            problems.append(
+            message = (
                 f"{org.org}: its index record is missing and the secret store cannot list its records, so "
-                f"webhook(s) {', '.join(sorted(protected))} may be protected; refusing to delete them (restore "
+                f"webhook(s) {', '.join(protected)} may be protected; refusing to delete them (restore "
                 "the index record, or declare them again and apply with `protect: false`)"
             )
+            reason = "deletes webhooks that may be protected"
+            found.append(Refusal(org.org, frozenset(protected), reason, message, False))
         elif protected:
-            problems.append(
-                f"{org.org}: refusing to delete protected webhook(s) {', '.join(sorted(protected))}; "
+            message = (
+                f"{org.org}: refusing to delete protected webhook(s) {', '.join(protected)}; "
                 "apply them with `protect: false` first"
             )
-        if allow_deletes or not deletes:
+            found.append(Refusal(org.org, frozenset(protected), "deletes protected webhooks", message, False))
+        deletes = frozenset(c.webhook for c in org.changes if c.action == "delete")
+        if not deletes:
             continue
         if len(deletes) == org.live_count:
-            problems.append(
-                f"{org.org}: the plan deletes every live webhook ({len(deletes)}); "
-                "use --allow-deletes if that is intended"
-            )
+            reason = f"deletes every live webhook ({len(deletes)})"
         elif len(deletes) >= MASS_DELETE_MIN and len(deletes) > MASS_DELETE_SHARE * org.live_count:
-            problems.append(
-                f"{org.org}: the plan deletes {len(deletes)} of {org.live_count} live webhooks "
-                f"(more than {MASS_DELETE_SHARE:.0%}); use --allow-deletes if that is intended"
-            )
+            reason = f"deletes {len(deletes)} of {org.live_count} live webhooks (more than {MASS_DELETE_SHARE:.0%})"
+        else:
+            continue
+        message = f"{org.org}: the plan {reason}; use --allow-deletes if that is intended"
+        found.append(Refusal(org.org, deletes, reason, message, True))
+    return found
+
+
+def check_safety(plan: Plan, *, allow_deletes: bool) -> None:
+    """Refuse the whole run (exit 3) before any change when an org's deletes look like a mistake."""
+    problems = [r.message for r in refusals(plan) if not (allow_deletes and r.overridable)]
     if problems:
         raise UnsafePlan("unsafe plan, nothing changed:\n  " + "\n  ".join(problems))

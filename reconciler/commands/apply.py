@@ -67,7 +67,9 @@ def run(args: argparse.Namespace) -> int:
     check_safety(plan, allow_deletes=args.allow_deletes)
     rewrite_indexes(session, states)
     if not plan.has_changes:
-        if not plan.errors:  # an org that could not be read is no proof that anything matches
+        if plan.errors:  # an org that could not be read is no proof that anything matches
+            output.emit(f"Apply failed, nothing changed: {unplanned(plan)}.", always=True)
+        else:
             output.emit("No changes. The live webhooks match the manifests.", always=True)  # the result, as a summary
         return report_errors(plan, applied=False)
     if not args.plan and not confirmed(args.auto_approve):
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     with output.progress(f"applying {len(plan.changes)} change(s) to {len(states)} organization(s)"):
         report = apply_plan(session, plan, states)
-    print_report(report)
+    print_report(report, plan)
     if report.interrupted:
         output.error("interrupted: changes under way were finished, the rest not started; apply again to finish")
         return 130
@@ -156,30 +158,36 @@ def confirmed(auto_approve: bool) -> bool:
     return answer.strip() == "yes"
 
 
-def print_report(report: ApplyReport) -> None:
-    """One line per change; under --quiet only the failures and the summary (the results)."""
+def unplanned(plan: Plan) -> str:
+    return f"{len(plan.errors)} organization(s) could not be planned ({', '.join(o.org for o in plan.errors)})"
+
+
+def print_report(report: ApplyReport, plan: Plan) -> None:
+    """One line per change; under --quiet only the failures and the summary (the results). The last line
+    says "complete" only when every org was planned and every change applied (exit 0, never 4)."""
     for outcome in report.outcomes:
         c = outcome.change
         mark = render_text.SYMBOL[c.action] if outcome.ok else "✗"
         output.emit(f"{mark} {c.org}/{c.webhook}: {outcome.message}", always=not outcome.ok)
     created, updated, deleted = webhook_counts(action_counts(o.change for o in report.applied))
     summary = f"{created} created, {updated} updated, {deleted} deleted"
-    if report.failed:
-        skipped = sum(1 for o in report.failed if o.not_attempted)
-        tried = len(report.failed) - skipped
-        parts = [f"{tried} failed"] if tried else []
-        if skipped:
-            parts.append(f"{skipped} not attempted")
-        failed = ", ".join(parts)
-        if report.applied:
-            verdict = "Apply finished partly"
-        elif any(o.may_have_changed for o in report.failed):
-            verdict = "Apply failed; a failed change may have taken effect (a re-run converges)"
-        else:
-            verdict = "Apply failed, nothing changed"
-        output.emit(f"{verdict}: {summary}; {failed}.", always=True)
-    else:
+    skipped = sum(1 for o in report.failed if o.not_attempted)
+    tried = len(report.failed) - skipped
+    missed = [f"{tried} failed"] if tried else []
+    if skipped:
+        missed.append(f"{skipped} not attempted")
+    if plan.errors:
+        missed.append(unplanned(plan))
+    if not missed:
         output.emit(f"Apply complete: {summary}.", always=True)
+        return
+    if report.applied:
+        verdict = "Apply finished partly"
+    elif any(o.may_have_changed for o in report.failed):
+        verdict = "Apply failed; a failed change may have taken effect (a re-run converges)"
+    else:
+        verdict = "Apply failed, nothing changed"
+    output.emit(f"{verdict}: {summary}; {', '.join(missed)}.", always=True)
 
 
 def report_errors(plan: Plan, *, applied: bool, failed: bool = False) -> int:

@@ -34,6 +34,8 @@ def run(args: argparse.Namespace) -> int:
         output.emit(render_json.render_drift(report), always=True)
     elif args.format == "markdown":
         output.emit(render_markdown.render_drift(report), always=True)
+    elif output.quiet():
+        output.emit(render_text.drift_result(report), always=True)  # the result, also at exit 1 and 2
     else:
         output.emit(render_text.render_drift(report, colour=output.colour_enabled(args.no_color)))
     for org in report.errors:

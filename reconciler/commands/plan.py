@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         output.write_file(args.out, render_json.render_plan(plan))
     if args.format == "text" and output.quiet():
-        output.emit(render_text.summary_line(plan.counts()), always=True)  # the result, as apply's summary is
+        output.emit(render_text.result_line(plan), always=True)  # the result, as apply's summary is
     else:
         text = render(plan, args.format, colour=output.colour_enabled(args.no_color))
         output.emit(text, always=args.format != "text")

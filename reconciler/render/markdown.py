@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from reconciler.drift import DriftReport
-from reconciler.plan import OrgPlan, Plan, action_counts, webhook_counts
+from reconciler.plan import OrgPlan, Plan, Refusal, action_counts, refusals, webhook_counts
 from reconciler.render import values
-from reconciler.render.text import Style, render_change, summary_line
+from reconciler.render.text import Style, refusal_note, render_change, summary_line
 
 LIMIT = 65_536
 _FOOTER_ROOM = 600
@@ -46,6 +46,7 @@ def render_plan(plan: Plan) -> str:
     header = ["### webhook-reconciler plan", "", f"**{summary_line(counts)}**", ""]
     deletes = [f"`{c.org}/{c.webhook}`" for c in plan.changes if c.action in ("delete", "replace")]
     destinations = [f"`{c.org}/{c.webhook}`" for c in plan.changes if c.new_destination]
+    refused = refusals(plan)
     if deletes or destinations or plan.errors:
         header.append("> [!WARNING]")
         if deletes:
@@ -53,6 +54,9 @@ def render_plan(plan: Plan) -> str:
                 f"> **Destructive:** {len(deletes)} webhook(s) deleted: {', '.join(deletes[:20])}"
                 + (" …" if len(deletes) > 20 else "")
             )
+        if refused:
+            why = "; ".join(f"`{r.org}` {r.reason}" for r in refused[:20]) + (" …" if len(refused) > 20 else "")
+            header.append(f"> **Apply will refuse this plan (exit 3):** {why}")
         if destinations:
             header.append(
                 f"> **New destinations:** {', '.join(destinations[:20])}" + (" …" if len(destinations) > 20 else "")
@@ -69,7 +73,7 @@ def render_plan(plan: Plan) -> str:
         "|---|---|---:|---:|---:|---:|---|",
     ]
     rows = [table_row(o) for o in changed]
-    details = [org_details(o) for o in changed]
+    details = [org_details(o, refused=[r for r in refused if r.org == o.org]) for o in changed]
     return fit(header, rows, details, what="plan")
 
 
@@ -87,14 +91,15 @@ def table_row(org: OrgPlan) -> str:
     )
 
 
-def org_details(org: OrgPlan, notes: Sequence[str] = ()) -> str:
+def org_details(org: OrgPlan, notes: Sequence[str] = (), refused: Sequence[Refusal] = ()) -> str:
     """One collapsible block: the org's diff (when there is one), then notes as a list."""
     style = Style(False)
     lines: list[str] = []
     if org.error:
         lines.append(f"! {org.error}")
     for change in org.changes:
-        lines.extend(line.replace("  ", "", 1) for line in render_change(change, style))
+        note = refusal_note(change, list(refused))
+        lines.extend(line.replace("  ", "", 1) for line in render_change(change, style, note))
     for u in org.unmanaged:
         label = f" {u.label}" if u.label else ""
         lines.append(f"? unmanaged {u.webhook_id}{label} {values.url(u.url, masked=u.masked)}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from reconciler.drift import DriftReport
-from reconciler.plan import Change, OrgPlan, Plan, webhook_counts
+from reconciler.plan import Change, OrgPlan, Plan, Refusal, refusals, webhook_counts
 from reconciler.render import values
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "±"}
@@ -22,13 +22,11 @@ class Style:
 
 def render_plan(plan: Plan, *, colour: bool = False) -> str:
     style = Style(colour)
+    refused = refusals(plan)
     lines: list[str] = []
     for org in plan.orgs:
-        lines.extend(render_org(org, style))
-    counts = plan.counts()
-    lines.append(summary_line(counts))
-    if plan.errors:
-        lines.append(style("error", f"{len(plan.errors)} organization(s) could not be planned."))
+        lines.extend(render_org(org, style, [r for r in refused if r.org == org.org]))
+    lines.append(result_line(plan, refused, style))
     return "\n".join(lines) + "\n"
 
 
@@ -38,7 +36,24 @@ def summary_line(counts: dict[str, int]) -> str:
     return f"Plan: {creates} to create, {updates} to update, {deletes} to delete."
 
 
-def render_org(org: OrgPlan, style: Style) -> list[str]:
+def result_line(plan: Plan, refused: list[Refusal] | None = None, style: Style | None = None) -> str:
+    """The plan's one-line result (all that `--quiet` prints): the summary, then on the same line what keeps
+    it from being the whole story: orgs that could not be planned, deletes that apply will refuse."""
+    style = style or Style(False)
+    refused = refusals(plan) if refused is None else refused
+    line = summary_line(plan.counts())
+    if plan.errors:
+        names = ", ".join(o.org for o in plan.errors)
+        line += " " + style("error", f"{len(plan.errors)} organization(s) could not be planned: {names}.")
+    if refused:
+        why = "; ".join(f"{r.org} {r.reason}" for r in refused)
+        overridable = any(r.overridable for r in refused)
+        lift = "; --allow-deletes lifts a mass delete, never a protected webhook" if overridable else ""
+        line += " " + style("error", f"Apply will refuse this plan (exit 3): {why}{lift}.")
+    return line
+
+
+def render_org(org: OrgPlan, style: Style, refused: list[Refusal] | None = None) -> list[str]:
     if not org.changes and not org.unmanaged and org.error is None:
         return []
     lines = [f"{org.org} ({org.provider})"]
@@ -48,7 +63,7 @@ def render_org(org: OrgPlan, style: Style) -> list[str]:
         message = "the index record is missing and the store cannot list its records: deletes count as protected"
         lines.append(style("note", f"  ? {message}"))
     for change in org.changes:
-        lines.extend(render_change(change, style))
+        lines.extend(render_change(change, style, refusal_note(change, refused or [])))
     if org.unmanaged:
         why = "ignored (unmanaged: ignore)" if org.unmanaged_ignored else "not deleted: prune is off"
         lines.append(style("note", f"  ? {len(org.unmanaged)} unmanaged webhook(s), {why}:"))
@@ -59,13 +74,25 @@ def render_org(org: OrgPlan, style: Style) -> list[str]:
     return lines
 
 
-def render_change(change: Change, style: Style) -> list[str]:
+def refusal_note(change: Change, refused: list[Refusal]) -> str:
+    """Why apply will refuse this change, or "" when it will not."""
+    notes = [
+        "protected: apply refuses to delete it" if not r.overridable else "apply refuses it without --allow-deletes"
+        for r in refused
+        if change.webhook in r.webhooks and change.action in ("delete", "replace")
+    ]
+    return "; ".join(dict.fromkeys(notes))
+
+
+def render_change(change: Change, style: Style, refused: str = "") -> list[str]:
     head = f"  {SYMBOL[change.action]} {change.webhook}"
     if change.webhook_id:
         head += f" (id {change.webhook_id})"
     if change.renamed_from:
         head += f" renamed from {change.renamed_from}"
-    if change.protected:
+    if refused:
+        head += f" [{refused}]"
+    elif change.protected:
         head += " [protected]"
     lines = [style(change.action, head)]
     if change.new_destination:
@@ -110,15 +137,24 @@ def render_drift(report: DriftReport, *, colour: bool = False) -> str:
                     style("error", f"  ! {w.name} (id {w.webhook_id}): deliveries failing: {w.delivery_detail}")
                 )
         lines.append("")
+    lines.append(drift_result(report, style))
+    return "\n".join(lines) + "\n"
+
+
+def drift_result(report: DriftReport, style: Style | None = None) -> str:
+    """The drift check's one-line result (all that `--quiet` prints): never "in sync" while an org is
+    unchecked, and what was found in the others."""
+    style = style or Style(False)
     checked = len(report.orgs) - len(report.errors)
+    if report.drifted:
+        line = f"Drift: {len(report.drifted)} of {checked} organization(s) differ from the manifests."
+    elif not report.errors:
+        line = f"No drift: {checked} organization(s) in sync."
+    elif checked:
+        line = f"No drift in the {checked} other organization(s) checked."
+    else:
+        line = "Drift unknown: no organization could be checked."
     if report.errors:
         names = ", ".join(o.plan.org for o in report.errors)
-        lines.append(style("error", f"Could not check {len(report.errors)} organization(s): {names}."))
-    if report.drifted:
-        lines.append(f"Drift: {len(report.drifted)} of {checked} organization(s) differ from the manifests.")
-    elif not report.errors:
-        lines.append(f"No drift: {checked} organization(s) in sync.")
-    elif checked:
-        # Never "in sync" overall while an org is unchecked, but say what was found elsewhere.
-        lines.append(f"No drift in the {checked} other organization(s) checked.")
-    return "\n".join(lines) + "\n"
+        line += " " + style("error", f"Could not check {len(report.errors)} organization(s): {names}.")
+    return line
