@@ -13,11 +13,28 @@ from typing import Any
 
 from reconciler.sandbox.common import apply_changes, error_message_only, public
 from reconciler.sandbox.faults import ENCRATA_LIMIT
-from reconciler.sandbox.fields import Fields, catalog
+from reconciler.sandbox.fields import Fields
 from reconciler.sandbox.state import Context, new_token, new_uuid, utc_now
-from reconciler.sandbox.wire import ApiError, ProviderSpec, RateLimitStyle, Request, Response, Route
+from reconciler.sandbox.wire import ApiError, ApiFacts, ProviderSpec, RateLimitStyle, Request, Response, Route
 
-EVENTS = catalog("encrata")
+# "Valid events" of the create call (seed 004).
+EVENTS = frozenset({"lookup.completed", "apikey.created", "apikey.revoked", "credits.low", "credits.exhausted"})
+FACTS = ApiFacts(
+    base_url="https://encrata.com",  # the docs' examples (the vendor's SDK defaults to api.encrata.com)
+    events=EVENTS,
+    min_events=1,  # "At least one event is required."
+    https_only=True,
+    active_field="is_active",
+    label_field=None,
+    description_field="description",
+    client_secret_field=None,
+    issues_secret=True,
+    rotates_in_place=False,  # no rotation call: delete + create
+    test="webhook",
+    delivery_statuses=frozenset({"pending", "success", "failed"}),
+    requests_per_minute=ENCRATA_LIMIT,
+    unique_urls=True,  # 409 duplicate
+)
 SDK = "sdk"
 MAX_DELIVERIES = 50
 
@@ -40,8 +57,8 @@ def list_or_get(ctx: Context, req: Request) -> Response:
 
 def create_hook(ctx: Context, req: Request) -> Response:
     body = Fields(req.body)
-    url = body.need_url("url", https_only=True)
-    events = body.events("events", EVENTS, min_items=1, required=True)
+    url = body.need_url("url", https_only=FACTS.https_only)
+    events = body.events("events", EVENTS, min_items=FACTS.min_events, required=True)
     description = body.string("description", nullable=True)
     _refuse_duplicate_url(ctx, url)
     now = utc_now()
@@ -65,12 +82,12 @@ def create_hook(ctx: Context, req: Request) -> Response:
 def update_hook(ctx: Context, req: Request) -> Response:
     body = Fields(req.body)
     hook = _hook_id(ctx, body)
-    url = body.need_url("url", https_only=True)
+    url = body.need_url("url", https_only=FACTS.https_only)
     _refuse_duplicate_url(ctx, url, own_id=hook["id"])
     # The vendor SDKs' backend replaces the whole webhook: what a PUT omits is reset (events to none, so a
     # partial update silently unsubscribes: why PROVIDERS.md says to always send the full object).
     full_replace = ctx.variant == SDK
-    events = body.events("events", EVENTS, min_items=1)
+    events = body.events("events", EVENTS, min_items=FACTS.min_events)
     changes: dict[str, Any] = {
         "url": url,
         "events": [] if full_replace and events is None else events,
@@ -132,6 +149,7 @@ SPEC = ProviderSpec(
     ),
     error_body=error_message_only,
     forbidden_message="forbidden: your role cannot manage webhooks",
+    facts=FACTS,
     variants=frozenset({"reference", SDK}),
     rate_limit=RateLimitStyle(
         # Lifted (`--no-encrata-rate-limit`): still announced, as the docs say every answer carries the headers.

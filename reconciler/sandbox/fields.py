@@ -6,16 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
-from reconciler.providers.capabilities import CAPABILITIES
 from reconciler.sandbox.wire import ApiError
-
-
-def catalog(provider: str) -> frozenset[str]:
-    """The provider's event catalog, from the one place the product keeps it."""
-    events = CAPABILITIES[provider].events
-    if events is None:
-        raise ValueError(f"{provider} has no event catalog")
-    return events
 
 
 class Fields:

@@ -11,7 +11,23 @@ from typing import Any
 from reconciler.sandbox.common import apply_changes, delete_hook
 from reconciler.sandbox.fields import Fields
 from reconciler.sandbox.state import Context, new_uuid
-from reconciler.sandbox.wire import ApiError, ProviderSpec, Request, Response, Route
+from reconciler.sandbox.wire import ApiError, ApiFacts, ProviderSpec, Request, Response, Route
+
+FACTS = ApiFacts(
+    base_url="https://na.api.immutacloud.com/marketplace",  # also eu. and ap.
+    events=None,  # every webhook gets every event
+    min_events=0,
+    https_only=False,  # a `uri`; TLS verification can even be switched off
+    active_field=None,  # `suppressed` is the service's own, read-only
+    label_field=None,
+    description_field=None,
+    client_secret_field="signingKey",
+    issues_secret=False,  # the client's key or none at all
+    rotates_in_place=True,  # "Reset secret": a PUT with a new signingKey
+    test="all",  # "send out a test payload to all the configured webhooks"
+    delivery_statuses=frozenset(),
+    extra_fields=frozenset({"verifyTls"}),
+)
 
 
 def _view(hook: dict[str, Any]) -> dict[str, Any]:
@@ -35,7 +51,7 @@ def create_hook(ctx: Context, req: Request) -> Response:
     hook = ctx.account.add(
         {
             "id": new_uuid(),
-            "url": body.need_url("url", https_only=False),
+            "url": body.need_url("url", https_only=FACTS.https_only),
             "verifyTls": body.boolean("verifyTls", default=True),
             "signingKey": _signing_key(ctx, body),
             "suppressed": False,  # read-only: only the service pauses deliveries
@@ -48,7 +64,7 @@ def update_hook(ctx: Context, req: Request) -> Response:
     hook = ctx.account.webhook(req.params["id"])
     body = Fields(req.body)
     changes: dict[str, Any] = {
-        "url": body.url("url", https_only=False),
+        "url": body.url("url", https_only=FACTS.https_only),
         "verifyTls": body.boolean("verifyTls"),
     }
     apply_changes(hook, changes)
@@ -59,7 +75,7 @@ def update_hook(ctx: Context, req: Request) -> Response:
 
 def test_all(ctx: Context, req: Request) -> Response:
     body = Fields(req.body)
-    url = body.need_url("url", https_only=False)
+    url = body.need_url("url", https_only=FACTS.https_only)
     _signing_key(ctx, body)
     targets = [h["url"] for h in ctx.account.webhooks.values()] or [url]
     failed = [t for t in targets if ctx.delivery_fails(t)]
@@ -92,5 +108,6 @@ SPEC = ProviderSpec(
     ),
     error_body=error_body,
     forbidden_message="APPLICATION_ADMIN permission required",
+    facts=FACTS,
     role_for_reads=True,
 )

@@ -8,11 +8,38 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.sandbox.common import apply_changes
-from reconciler.sandbox.fields import Fields, catalog
+from reconciler.sandbox.fields import Fields
 from reconciler.sandbox.state import Context, new_token, new_uuid, utc_now
-from reconciler.sandbox.wire import ApiError, ProviderSpec, RateLimitStyle, Request, Response, Route
+from reconciler.sandbox.wire import ApiError, ApiFacts, ProviderSpec, RateLimitStyle, Request, Response, Route
 
-EVENTS = catalog("infraaudit")
+# The vendor's "Webhook events" list (PROVIDERS.md §2); `ping` is what the test call sends.
+EVENTS = frozenset(
+    {
+        "drift.detected",
+        "drift.resolved",
+        "alert.created",
+        "vulnerability.found",
+        "compliance.violation",
+        "cost.anomaly",
+        "job.completed",
+        "remediation.completed",
+        "ping",
+    }
+)
+FACTS = ApiFacts(
+    base_url="https://api.infraaudit.dev",
+    events=EVENTS,
+    min_events=1,  # `events` is required; an empty list is a 422
+    https_only=True,  # "The HTTPS URL of your receiving endpoint"
+    active_field="enabled",
+    label_field="name",  # "A human-readable label for this webhook", required
+    description_field=None,
+    client_secret_field=None,
+    issues_secret=True,
+    rotates_in_place=False,  # the docs: delete and recreate
+    test="webhook",
+    delivery_statuses=frozenset({"success", "failed"}),  # the deliveries filter's two values
+)
 VENDOR = "vendor"
 NOMINAL_LIMIT = 1000  # shown in X-RateLimit-Limit; the docs give the headers but no number
 _CODES = {
@@ -69,8 +96,8 @@ def create_hook(ctx: Context, req: Request) -> Response:
         {
             "id": new_uuid() if ctx.variant == VENDOR else new_token("wh_", 24),
             "name": body.need_string("name"),
-            "url": body.need_url("url", https_only=True),
-            "events": body.events("events", EVENTS, min_items=1, required=True),
+            "url": body.need_url("url", https_only=FACTS.https_only),
+            "events": body.events("events", EVENTS, min_items=FACTS.min_events, required=True),
             "enabled": body.boolean(_enabled_key(ctx), default=True),
             "created_at": now,
             "updated_at": now,
@@ -87,8 +114,8 @@ def update_hook(ctx: Context, req: Request) -> Response:
     body = Fields(req.body, status=422)
     changes: dict[str, Any] = {
         "name": body.need_string("name") if body.has("name") else None,
-        "url": body.url("url", https_only=True),
-        "events": body.events("events", EVENTS, min_items=1),
+        "url": body.url("url", https_only=FACTS.https_only),
+        "events": body.events("events", EVENTS, min_items=FACTS.min_events),
         "enabled": body.boolean(_enabled_key(ctx)),
     }
     apply_changes(hook, changes, updated_at=utc_now())
@@ -126,7 +153,7 @@ def _int_param(req: Request, name: str, default: int, maximum: int) -> int:
 def list_deliveries(ctx: Context, req: Request) -> Response:
     hook = ctx.account.webhook(req.params["id"])
     status = req.query.get("status")
-    if status not in (None, "success", "failed"):
+    if status is not None and status not in FACTS.delivery_statuses:
         raise ApiError(
             422,
             "status must be success or failed",
@@ -180,6 +207,7 @@ SPEC = ProviderSpec(
     ),
     error_body=error_body,
     forbidden_message="forbidden: this token's role cannot manage webhooks",
+    facts=FACTS,
     variants=frozenset({"reference", VENDOR}),
     rate_limit=RateLimitStyle(limit=lambda faults: NOMINAL_LIMIT, enforced=lambda faults: False, wait_in_body=True),
 )

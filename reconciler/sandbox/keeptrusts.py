@@ -5,11 +5,41 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.sandbox.common import apply_changes, delete_hook, error_message_only, get_hook, list_hooks, public
-from reconciler.sandbox.fields import Fields, catalog
+from reconciler.sandbox.fields import Fields
 from reconciler.sandbox.state import Context, new_token, utc_now
-from reconciler.sandbox.wire import ProviderSpec, Request, Response, Route
+from reconciler.sandbox.wire import ApiFacts, ProviderSpec, Request, Response, Route
 
-EVENTS = catalog("keeptrusts")
+# The vendor documents two event lists (seed 002 has the shorter one); the API accepts their union.
+EVENTS = frozenset(
+    {
+        "event.created",
+        "event.blocked",
+        "event.allowed",
+        "event.redacted",
+        "escalation.created",
+        "escalation.resolved",
+        "export.completed",
+        "gateway.health_changed",
+        "budget.threshold_reached",
+        "config.deployed",
+        "configuration.updated",
+        "configuration.deployed",
+    }
+)
+FACTS = ApiFacts(
+    base_url=None,  # each tenant has its own API host
+    events=EVENTS,
+    min_events=0,  # reference choice: omitted or [] = every event
+    https_only=True,
+    active_field="enabled",
+    label_field="name",  # the console's endpoint name
+    description_field=None,
+    client_secret_field="secret",  # optional: generated when the client sends none
+    issues_secret=True,
+    rotates_in_place=True,  # `kt webhook rotate-secret`
+    test="webhook",
+    delivery_statuses=frozenset({"success", "failed", "pending"}),
+)
 
 
 def _new_secret() -> str:
@@ -18,7 +48,7 @@ def _new_secret() -> str:
 
 def create_hook(ctx: Context, req: Request) -> Response:
     body = Fields(req.body)
-    url = body.need_url("url", https_only=True)
+    url = body.need_url("url", https_only=FACTS.https_only)
     # Omitted or null: not supplied, so generated. An empty string is refused.
     client_secret = None if body.string("secret", nullable=True) is None else body.need_string("secret")
     hook = ctx.account.add(
@@ -26,7 +56,7 @@ def create_hook(ctx: Context, req: Request) -> Response:
             "id": new_token("wh_", 24),
             "name": body.string("name", nullable=True),
             "url": url,
-            "events": body.events("events", EVENTS, min_items=0) or [],  # omitted or [] = all events
+            "events": body.events("events", EVENTS, min_items=FACTS.min_events) or [],  # omitted or [] = all events
             "enabled": body.boolean("enabled", default=True),
             "created_at": utc_now(),
             "secret": ctx.issue(client_secret or _new_secret()),
@@ -39,8 +69,8 @@ def update_hook(ctx: Context, req: Request) -> Response:
     hook = ctx.account.webhook(req.params["id"])
     body = Fields(req.body)
     changes: dict[str, Any] = {
-        "url": body.url("url", https_only=True),
-        "events": body.events("events", EVENTS, min_items=0),
+        "url": body.url("url", https_only=FACTS.https_only),
+        "events": body.events("events", EVENTS, min_items=FACTS.min_events),
         "enabled": body.boolean("enabled"),
     }
     apply_changes(hook, changes)
@@ -98,4 +128,5 @@ SPEC = ProviderSpec(
     ),
     error_body=error_message_only,
     forbidden_message="forbidden: token lacks scope webhooks:write",
+    facts=FACTS,
 )

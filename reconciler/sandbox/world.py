@@ -7,16 +7,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.providers.capabilities import CAPABILITIES
 from reconciler.sandbox.faults import FaultDice, Faults, SlidingWindow
-from reconciler.sandbox.fields import catalog
 from reconciler.sandbox.registry import SPECS, spec_for
 from reconciler.sandbox.state import Account, Context
 
 ROLES: frozenset[str] = frozenset({"admin", "readonly"})
-DELIVERY_STATUSES = frozenset({"success", "failed", "pending"})
-# InfraAudit documents only these two (its deliveries filter takes `status` = success|failed).
-_DELIVERY_STATUSES = {"infraaudit": frozenset({"success", "failed"})}
 
 
 @dataclass(frozen=True)
@@ -117,10 +112,10 @@ class World:
     def record_delivery(
         self, provider: str, account: str, webhook_id: str, status: str, event: str | None
     ) -> dict[str, Any]:
-        spec_for(provider)
-        if not CAPABILITIES[provider].deliveries:
+        facts = spec_for(provider).facts
+        statuses = facts.delivery_statuses
+        if not statuses or not facts.events:  # (an API without events keeps no delivery history either)
             raise ValueError(f"{provider} has no delivery history")
-        statuses = _DELIVERY_STATUSES.get(provider, DELIVERY_STATUSES)
         if status not in statuses:
             raise ValueError(f"{provider} delivery status must be one of {sorted(statuses)}")
         with self.lock:
@@ -129,7 +124,7 @@ class World:
                 raise KeyError(f"no {provider} webhook {webhook_id!r} in account {account!r}")
             delivery = stored.add_delivery(
                 webhook_id,
-                event or min(catalog(provider)),
+                event or min(facts.events),
                 status,
                 response_status={"success": 200, "failed": 500}.get(status),
                 error="receiver answered 500" if status == "failed" else None,

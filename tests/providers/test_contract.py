@@ -10,8 +10,8 @@ import pytest
 
 from reconciler.errors import ProviderError, ReadOnlyViolation
 from reconciler.model import DesiredWebhook, LiveWebhook
-from reconciler.providers.capabilities import CAPABILITIES
 from reconciler.sandbox import Sandbox
+from reconciler.sandbox.registry import SPECS
 from reconciler.secret import Secret
 from tests.providers.conftest import Opener
 
@@ -50,19 +50,20 @@ SHAPES = [
 
 
 def expected(provider: str, live_id: str, hook: DesiredWebhook) -> LiveWebhook:
-    """What the adapter must report for `hook`, normalised as the model says."""
-    caps = CAPABILITIES[provider]
+    """What the adapter must report for `hook`, normalised as the model says. The API's facts come from the
+    emulator's own copy, not the product's table, so a wrong fact in the product cannot check itself."""
+    facts = SPECS[provider].facts
     events = hook.events
-    if events is None and not caps.empty_events_means_all and caps.events is not None:
-        events = caps.events  # "all" was sent as the whole catalog
+    if events is None and facts.min_events > 0 and facts.events is not None:
+        events = facts.events  # "all" was sent as the whole catalog
     return LiveWebhook(
         id=live_id,
         url=hook.url,
         events=events,
         active=hook.active,
-        label=hook.name if caps.label_field else None,
-        description=hook.description if caps.has_description else None,
-        verify_tls=hook.verify_tls if provider == "immuta" else None,
+        label=hook.name if facts.label_field else None,
+        description=hook.description if facts.description_field else None,
+        verify_tls=hook.verify_tls if "verifyTls" in facts.extra_fields else None,
     )
 
 
@@ -71,7 +72,7 @@ def comparable(live: LiveWebhook) -> LiveWebhook:
 
 
 def client_secret(provider: str) -> Secret | None:
-    return Secret.generate() if CAPABILITIES[provider].client_secret == "required" else None
+    return None if SPECS[provider].facts.issues_secret else Secret.generate()
 
 
 def stored_secret(sandbox: Sandbox, provider: str, webhook_id: str) -> str:

@@ -9,12 +9,12 @@ import pytest
 from reconciler.errors import ProviderError
 from reconciler.model import DesiredWebhook, LiveWebhook
 from reconciler.providers.base import Provider
-from reconciler.providers.capabilities import ENCRATA, INFRAAUDIT
 from reconciler.providers.encrata import EncrataProvider
 from reconciler.providers.immuta import ImmutaProvider
 from reconciler.providers.infraaudit import InfraAuditProvider
 from reconciler.providers.ingate import IngateProvider
 from reconciler.providers.keeptrusts import KeeptrustsProvider
+from reconciler.sandbox import encrata, infraaudit
 from reconciler.secret import Secret
 from tests.providers.mock_api import Script, reply
 
@@ -87,7 +87,7 @@ def test_infraaudit_list_that_ignores_paging_is_an_error_not_a_short_list() -> N
 
 
 def test_infraaudit_create_sends_catalog_for_all_events_and_keeps_sent_enabled() -> None:
-    catalog = sorted(INFRAAUDIT.events or ())
+    catalog = sorted(infraaudit.EVENTS)  # the vendor's catalog, as the emulator keeps it
     created = {
         "id": "wh_abc",
         "name": "finance",
@@ -223,14 +223,14 @@ def test_encrata_create_sends_allow_list_for_all_events() -> None:
     created = {
         "id": UUID,
         "url": "https://hooks.example/f",
-        "events": sorted(ENCRATA.events or ()),
+        "events": sorted(encrata.EVENTS),
         "secret": "whsec_" + "a" * 64,
     }
     script = Script().on("POST", "/api/webhooks", reply(201, {**created, "is_active": True}))
     live, secret = EncrataProvider(script.client()).create(hook(description="Prod"), None)
     assert script.bodies()[0] == {
         "url": "https://hooks.example/f",
-        "events": sorted(ENCRATA.events or ()),
+        "events": sorted(encrata.EVENTS),
         "is_active": True,
         "description": "Prod",
     }

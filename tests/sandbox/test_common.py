@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from reconciler.providers.capabilities import PROVIDER_NAMES
 from reconciler.sandbox import RecordedRequest, Sandbox
+from reconciler.sandbox.registry import SPECS
 from tests.sandbox.helpers import CREATE_BODY, api, one_url, post_create
 
 ERROR_KEYS = {
@@ -28,7 +28,7 @@ def create(sb: Sandbox, client: httpx.Client, provider: str, account: str = "def
     return post_create(sb, client, provider, CREATE_BODY[provider], account)
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 @pytest.mark.parametrize("auth", [None, "Bearer wrong-token", "Basic c2FuZGJveC10b2tlbg==", "Bearer"])
 def test_missing_or_invalid_token_is_401(sandbox: Sandbox, anon: httpx.Client, provider: str, auth: str | None) -> None:
     headers = {"Authorization": auth} if auth else {}
@@ -39,7 +39,7 @@ def test_missing_or_invalid_token_is_401(sandbox: Sandbox, anon: httpx.Client, p
 ROLE_FOR_READS = {"ingate", "immuta"}  # PROVIDERS.md: admin role / APPLICATION_ADMIN for the whole API
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 def test_readonly_token_gets_403_on_writes(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
     """And on reads too where the whole API needs the role (Ingate's admin, Immuta's APPLICATION_ADMIN)."""
     sandbox.add_token("viewer", role="readonly")
@@ -51,7 +51,7 @@ def test_readonly_token_gets_403_on_writes(sandbox: Sandbox, client: httpx.Clien
     assert sandbox.webhooks(provider) == []
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 def test_revoked_token_is_401(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
     sandbox.add_token("temp")
     assert client.get(api(sandbox, provider), headers={"Authorization": "Bearer temp"}).status_code == 200
@@ -66,7 +66,7 @@ def test_other_token_for_the_whole_sandbox() -> None:
     assert not sb.running
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 def test_secret_only_in_the_create_response(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
     created = create(sandbox, client, provider)
     stored = sandbox.webhooks(provider)[0]
@@ -80,7 +80,7 @@ def test_secret_only_in_the_create_response(sandbox: Sandbox, client: httpx.Clie
         assert got.status_code == 200 and secret not in got.text
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 def test_accounts_are_isolated(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
     create(sandbox, client, provider, "acme")
     create(sandbox, client, provider, "globex/eu")
@@ -99,7 +99,7 @@ def test_account_prefixes_follow_the_base_url(sandbox: Sandbox) -> None:
         sandbox.base_url("nope")
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 def test_unknown_id_is_404_in_the_provider_shape(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
     if provider == "immuta":
         r = client.put(f"{api(sandbox, provider)}/0b6f0f7e-0000-4000-8000-000000000000", json={})
@@ -109,7 +109,7 @@ def test_unknown_id_is_404_in_the_provider_shape(sandbox: Sandbox, client: httpx
     assert r.status_code == 404 and set(r.json()) == ERROR_KEYS[provider]
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 def test_unknown_paths_and_methods(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
     assert client.get(f"{sandbox.base_url(provider)}/elsewhere").status_code == 404
     r = client.patch(api(sandbox, provider), json={})
@@ -121,7 +121,7 @@ def test_unknown_paths_and_methods(sandbox: Sandbox, client: httpx.Client, provi
     assert client.get(api(sandbox, provider)).status_code == 200  # and the connection is still in step
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 def test_bad_json_is_400(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
     r = client.post(api(sandbox, provider), content=b"{not json", headers={"Content-Type": "application/json"})
     assert r.status_code == 400

@@ -7,8 +7,8 @@ import time
 import httpx
 import pytest
 
-from reconciler.providers.capabilities import PROVIDER_NAMES
 from reconciler.sandbox import Faults, Sandbox
+from reconciler.sandbox.registry import SPECS
 from tests.sandbox.helpers import CREATE_BODY, api
 
 
@@ -22,7 +22,7 @@ def test_latency(sandbox: Sandbox, client: httpx.Client) -> None:
     assert time.perf_counter() - started < 0.15
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 def test_error_rate_answers_503_without_applying(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
     sandbox.set_faults(Faults(error_rate=1.0))
     r = client.post(api(sandbox, provider), json=CREATE_BODY[provider])
@@ -47,7 +47,7 @@ def test_infraaudit_429_has_the_wait_in_the_body_only(sandbox: Sandbox, client: 
     assert r.headers["x-ratelimit-remaining"] == "0"
 
 
-@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+@pytest.mark.parametrize("provider", list(SPECS))
 def test_commit_then_fail_applies_the_write(sandbox: Sandbox, client: httpx.Client, provider: str) -> None:
     sandbox.set_faults(Faults(commit_then_fail_rate=1.0), provider=provider)
     r = client.post(api(sandbox, provider), json=CREATE_BODY[provider])
