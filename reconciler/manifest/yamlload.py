@@ -35,7 +35,12 @@ _YAML11_BOOLEANS = frozenset({"yes", "no", "on", "off", "y", "n"})
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 # Far beyond a real manifest (200 orgs x 50 webhooks is 150,000 values), far below an alias bomb.
 _MAX_VALUES = 1_000_000
-_MAX_DEPTH = 100
+# Aliases and merge keys share one budget: every value made again by reusing an anchor counts each time,
+# and so does every mapping a merge key reads (an empty one too), so it bounds the work, not only the
+# values kept. Reusing a 10-value anchor in each of 10,000 webhooks is 100,000; a 430-byte merge-key bomb
+# reaches the limit in about a quarter of a second instead of growing ninefold per line.
+_MAX_EXPANDED = 200_000
+_MAX_DEPTH = 100  # levels of nesting, merges included (a mapping that merges itself would never end)
 
 
 # The SafeLoader's implicit resolvers (how a plain scalar gets its tag), by first character.
@@ -199,13 +204,17 @@ def _parse(file: str, text: str) -> tuple[Document | None, list[Problem]]:
     try:
         data = converter.mapping(root, ())
     except _TooLarge as exc:
-        return None, [Problem(file, 1, 1, str(exc))]
+        return None, [Problem(file, exc.mark[0], exc.mark[1], str(exc))]
     doc = Document(file, data, _mark(root), templated=converter.templated, broken=converter.broken)
     return doc, converter.problems
 
 
 class _TooLarge(Exception):
-    """Aliases expand beyond reason: a recursive alias, or an alias bomb from an untrusted change."""
+    """Aliases or merge keys expand beyond reason: a recursive alias, or a bomb from an untrusted change."""
+
+    def __init__(self, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.mark = mark
 
 
 class _Converter:
@@ -221,25 +230,55 @@ class _Converter:
         # Found here, where every scalar passes anyway, so that interpolation need not walk the whole tree.
         self.templated: list[Path] = []
         self.budget = _MAX_VALUES
+        self.expansion = _MAX_EXPANDED
+        self.merging = 0  # merges under way: they nest without making the path longer
+        self.seen: set[int] = set()  # the collection nodes converted once: meeting one again is an alias
+        self.expanding: Node | None = None  # the outermost alias being expanded: where a bomb is reported
 
     def _problem(self, node: Node, path: Path, message: str) -> None:
         line, col = _mark(node)
         where = describe(path)
         self.problems.append(Problem(self.file, line, col, f"{where}: {message}" if where else message))
 
+    def charge(self, node: Node, depth: int) -> None:
+        """Count one value (or one mapping read by a merge key), made at `depth` levels of nesting."""
+        self.budget -= 1
+        if self.expanding is not None:
+            self.expansion -= 1
+        if self.budget >= 0 and self.expansion >= 0 and depth < _MAX_DEPTH:
+            return
+        if depth >= _MAX_DEPTH:
+            message = f"nests deeper than {_MAX_DEPTH} levels (an alias or merge key that includes itself?)"
+        elif self.expansion < 0:
+            message = (
+                f"aliases and merge keys expand to more than {_MAX_EXPANDED} values (each use counts; "
+                "the expansion that ran out starts at this anchor)"
+            )
+        else:
+            message = f"the document has more than {_MAX_VALUES} values"
+        raise _TooLarge(message, _mark(self.expanding or node))
+
     def value(self, node: Node, parent: Path, step: Step) -> Any:
         """The value of `node`, found at `step` inside the value at `parent`."""
         # Each use of an alias is converted anew (values are mutated later, per place), so count them.
-        self.budget -= 1
-        if self.budget < 0 or len(parent) >= _MAX_DEPTH:
-            raise _TooLarge(f"the document expands to more than {_MAX_VALUES} values or {_MAX_DEPTH} levels")
+        self.charge(node, len(parent) + self.merging)
         kind = type(node)
         if kind is ScalarNode:
             return self.scalar(node, parent, step)  # type: ignore[arg-type]
         path = (*parent, step)
-        if kind is MappingNode:
-            return self.mapping(node, path)  # type: ignore[arg-type]
-        assert kind is SequenceNode  # the composer makes only these three kinds
+        if self.expanding is None and id(node) in self.seen:
+            self.expanding = node
+            try:
+                return self.collection(node, path)
+            finally:
+                self.expanding = None
+        self.seen.add(id(node))
+        return self.collection(node, path)
+
+    def collection(self, node: Node, path: Path) -> YMap | YSeq:
+        if type(node) is MappingNode:
+            return self.mapping(node, path)
+        assert type(node) is SequenceNode  # the composer makes only these three kinds
         seq = YSeq()
         marks = seq.marks
         for index, item in enumerate(node.value):
@@ -278,13 +317,28 @@ class _Converter:
                 if not isinstance(source, MappingNode):
                     self._problem(source, path, "'<<' can only merge mappings")
                     continue
-                merged = self.mapping(source, path)
+                merged = self.merge_source(source, path)
                 for key, value in merged.items():
                     if key not in result:
                         result[key] = value
                         key_marks[key] = merged.key_marks[key]
                         value_marks[key] = merged.value_marks[key]
         return result
+
+    def merge_source(self, source: MappingNode, path: Path) -> YMap:
+        """A mapping a merge key reads: charged like a value, even when empty, and one level deeper."""
+        self.charge(source, len(path) + self.merging + 1)
+        outermost = self.expanding is None and id(source) in self.seen
+        if outermost:
+            self.expanding = source
+        self.seen.add(id(source))
+        self.merging += 1
+        try:
+            return self.mapping(source, path)
+        finally:
+            self.merging -= 1
+            if outermost:
+                self.expanding = None
 
     def scalar(self, node: ScalarNode, parent: Path, step: Step) -> Any:
         text: str = node.value
