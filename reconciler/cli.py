@@ -77,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
         return code
     except ManifestError as exc:
+        for warning in exc.warnings:
+            output.error(warning.as_warning())
         for problem in exc.problems:
             output.error(str(problem))
         output.error(f"error: {len(exc.problems)} problem(s) in the manifests; nothing was sent to any API")

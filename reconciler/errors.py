@@ -23,12 +23,20 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
+    def as_warning(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: warning: {self.message}"
+
+
+def in_order(problems: list[Problem]) -> list[Problem]:
+    return sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
+
 
 class ManifestError(ReconcilerError):
-    """All problems of the manifests at once."""
+    """All problems of the manifests at once, and the warnings found beside them."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col, p.message))
+    def __init__(self, problems: list[Problem], warnings: list[Problem] | None = None) -> None:
+        self.problems = in_order(problems)
+        self.warnings = in_order(warnings or [])
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

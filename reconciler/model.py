@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Literal, TypeVar
 
+from reconciler.errors import Problem
 from reconciler.secret import Secret
 
 T = TypeVar("T")
@@ -107,6 +108,11 @@ class Manifest:
     stores: tuple[StoreConfig, ...]
     policy: Policy | None
     organizations: tuple[Organization, ...]
+    # Not errors: a field a provider cannot store; with `validate --offline`, a variable that is not set.
+    warnings: tuple[Problem, ...] = ()
+    # Organizations and webhooks as written: with `validate --offline`, one whose value could not be read
+    # (a variable not set) is counted here but not built.
+    declared: tuple[int, int] = (0, 0)
 
     def store(self, name: str) -> StoreConfig:
         for store in self.stores:

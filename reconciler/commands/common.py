@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from reconciler import output
 from reconciler.engine import OrgState, Session, read_org, select_orgs
 from reconciler.errors import ReconcilerError
 from reconciler.model import DesiredWebhook, LiveWebhook, Manifest, Organization
@@ -15,10 +16,16 @@ FORMATS = ("text", "json", "markdown")
 
 
 def load(paths: Sequence[str]) -> Manifest:
-    """The manifests, validated; every env-sourced value is registered with the redactor as it is read."""
+    """The manifests, validated; every env-sourced value is registered with the redactor as it is read.
+    Their warnings (a field the provider cannot store) go to stderr, as Terraform's plan shows its own,
+    except under --quiet: they are `validate`'s result, not plan's."""
     from reconciler.manifest import load_manifests
 
-    return load_manifests(paths)
+    manifest = load_manifests(paths)
+    if not output.quiet():
+        for warning in manifest.warnings:
+            output.error(warning.as_warning())
+    return manifest
 
 
 def add_paths(parser: argparse.ArgumentParser, *, required: bool = True) -> None:

@@ -20,12 +20,19 @@ from reconciler.model import Manifest
 __all__ = ["MANIFEST_SCHEMA_PATH", "load_manifests"]
 
 
-def load_manifests(paths: Sequence[str], environ: Mapping[str, str] | None = None) -> Manifest:
-    """Read `paths` (files or directories), merged in order; raise ManifestError with every problem."""
+def load_manifests(
+    paths: Sequence[str], environ: Mapping[str, str] | None = None, *, offline: bool = False
+) -> Manifest:
+    """Read `paths` (files or directories), merged in order; raise ManifestError with every problem.
+
+    `offline` (`validate --offline`): a `${env:}` variable that is not set is a warning, not a problem; the
+    checks that need its value are skipped. Warnings (those, and fields a provider cannot store) are in the
+    Manifest, or beside the problems of a ManifestError."""
     if isinstance(paths, str):  # a lone string would otherwise be read as paths of one character
         paths = [paths]
     env = os.environ if environ is None else environ
     sources, digest, problems = read_sources(paths)
+    warnings: list[Problem] = []
     docs: list[Document] = []
     for source in sources:
         doc, parse_problems = parse(source.file, source.text)
@@ -33,7 +40,7 @@ def load_manifests(paths: Sequence[str], environ: Mapping[str, str] | None = Non
         if doc is None:
             continue
         # References first: the schema then judges the values themselves, wherever they came from.
-        problems.extend(substitute_env(doc, env))
+        problems.extend(substitute_env(doc, env, warnings if offline else None))
         schema_problems, invalid = check_schema(doc)
         problems.extend(schema_problems)
         for path in invalid | doc.broken:
@@ -41,8 +48,9 @@ def load_manifests(paths: Sequence[str], environ: Mapping[str, str] | None = Non
         docs.append(doc)
     built = build(docs)
     problems.extend(built.problems)
+    warnings.extend(built.warnings)
     if problems:
-        raise ManifestError(_unique(problems))
+        raise ManifestError(_unique(problems), _unique(warnings))
     return Manifest(
         paths=tuple(paths),
         files=tuple(doc.file for doc in docs),
@@ -50,6 +58,8 @@ def load_manifests(paths: Sequence[str], environ: Mapping[str, str] | None = Non
         stores=built.stores,
         policy=built.policy,
         organizations=built.organizations,
+        warnings=tuple(_unique(warnings)),
+        declared=built.declared,
     )
 
 

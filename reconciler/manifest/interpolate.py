@@ -14,16 +14,21 @@ _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}?")
 _REFERENCE = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def substitute_env(doc: Document, environ: Mapping[str, str]) -> list[Problem]:
+def substitute_env(
+    doc: Document, environ: Mapping[str, str], warnings: list[Problem] | None = None
+) -> list[Problem]:
     """Interpolate `doc` in place, recording which values used references (`doc.refs`). Visits only the strings
-    the loader saw holding `${` (`doc.templated`), each place once, whatever aliases and merges made of them."""
+    the loader saw holding `${` (`doc.templated`), each place once, whatever aliases and merges made of them.
+
+    With a `warnings` list (`validate --offline`), a variable that is not set is a warning there instead of a
+    problem, and its value is marked broken, so the checks that need the value skip it."""
     problems: list[Problem] = []
     for path in dict.fromkeys(doc.templated):
         parent = _container(doc.data, path[:-1])
         step = path[-1]
         # A merged value that a key written in place overrode is no longer there, or is another value.
         if parent is not None and _has(parent, step) and type(text := parent[step]) is str and "${" in text:
-            parent[step] = _substitute(doc, path, text, environ, problems)
+            parent[step] = _substitute(doc, path, text, environ, problems, warnings)
     return problems
 
 
@@ -41,7 +46,14 @@ def _has(node: Any, step: str | int) -> bool:
     return type(node) is YSeq and type(step) is int and 0 <= step < len(node)
 
 
-def _substitute(doc: Document, path: Path, text: str, environ: Mapping[str, str], problems: list[Problem]) -> str:
+def _substitute(
+    doc: Document,
+    path: Path,
+    text: str,
+    environ: Mapping[str, str],
+    problems: list[Problem],
+    warnings: list[Problem] | None,
+) -> str:
     names: list[str] = []
     failed = False
 
@@ -65,7 +77,11 @@ def _substitute(doc: Document, path: Path, text: str, environ: Mapping[str, str]
         names.append(name)
         if name not in environ:
             failed = True
-            problems.append(doc.problem(path, f"environment variable '{name}' is not set", where=path))
+            if warnings is None:
+                problems.append(doc.problem(path, f"environment variable '{name}' is not set", where=path))
+            else:
+                message = f"environment variable '{name}' is not set; the checks that need its value are skipped"
+                warnings.append(doc.problem(path, message, where=path))
             return ""
         # SPEC §5: a value that came from the environment may be a credential; never print it anywhere.
         redact.register(environ[name])

@@ -32,6 +32,8 @@ class Built:
     policy: Policy | None
     organizations: tuple[Organization, ...]
     problems: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()
+    declared: tuple[int, int] = (0, 0)  # organizations and webhooks as written, built or not
 
 
 def build(docs: list[Document]) -> Built:
@@ -43,7 +45,14 @@ def build(docs: list[Document]) -> Built:
         builder.policy(doc)
     for doc in docs:
         builder.organizations(doc)
-    return Built(tuple(builder.stores_), builder.policy_, tuple(builder.organizations_), tuple(builder.problems))
+    return Built(
+        tuple(builder.stores_),
+        builder.policy_,
+        tuple(builder.organizations_),
+        tuple(builder.problems),
+        tuple(builder.warnings),
+        (builder.declared_orgs, builder.declared_webhooks),
+    )
 
 
 def _location(doc: Document, path: Path) -> Location:
@@ -82,6 +91,9 @@ class _Builder:
         self.policy_: Policy | None = None
         self.organizations_: list[Organization] = []
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
+        self.declared_orgs = 0
+        self.declared_webhooks = 0
         self.store_sites: dict[str, str] = {}  # name -> where first defined
         self.policy_site: str | None = None
         self.org_sites: dict[str, str] = {}
@@ -142,6 +154,9 @@ class _Builder:
             return
         for index, raw in enumerate(orgs):
             if isinstance(raw, YMap):
+                self.declared_orgs += 1
+                hooks = raw.get("webhooks")
+                self.declared_webhooks += len(hooks) if isinstance(hooks, YSeq) else 0
                 org = self._organization(doc, ("organizations", index), raw)
                 if org is not None:
                     self.organizations_.append(org)
@@ -247,7 +262,26 @@ class _Builder:
                     )
                     self._problem(doc.problem((*hook_path, "url"), message))
         self._check_previously(doc, (*path, "webhooks"), hooks, sites)
+        if caps is not None:
+            self._manifest_only_fields(doc, path, hooks, caps)
         return tuple(result)
+
+    def _manifest_only_fields(self, doc: Document, path: Path, hooks: YSeq, caps: Capabilities) -> None:
+        """SPEC §2: a field the provider cannot store never passes silently. One warning per org, at the first
+        webhook that sets it, naming them all: the manifest stays valid (the field documents the webhook)."""
+        if caps.has_description:
+            return
+        described = [i for i, hook in enumerate(hooks) if isinstance(hook, YMap) and "description" in hook]
+        if not described:
+            return
+        names = ", ".join(str(hooks[i].get("name", f"#{i + 1}")) for i in described)
+        keepers = ", ".join(c.name for c in CAPABILITIES.values() if c.has_description)
+        message = (
+            f"'description' of webhook(s) {names} stays in the manifest only: {caps.name} has no description "
+            f"field (only {keepers} stores it)"
+        )
+        first = (*path, "webhooks", described[0], "description")
+        self.warnings.append(doc.problem(first, message, key=True, where=path))
 
     def _check_previously(self, doc: Document, path: Path, hooks: YSeq, sites: dict[str, Location]) -> None:
         """An earlier name must not be a declared webhook's name, nor be claimed by two webhooks."""
