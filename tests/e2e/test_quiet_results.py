@@ -115,3 +115,16 @@ def test_plan_shows_the_deletes_apply_will_refuse(world: World) -> None:
     refused = world.run("apply", after, "--auto-approve")
     assert refused.code == 3 and "nothing changed" in refused.err  # what the plan said
     assert json.loads(world.run("plan", after, "--format", "json").out)["summary"]["delete"] == 4
+
+
+def test_plan_warns_of_a_description_the_provider_cannot_store_except_under_quiet(world: World) -> None:
+    described = {**hook("ingate"), "description": "Finance alerts"}
+    path = world.write([world.org("acme", "ingate", [described])])
+    warning = "warning: organizations[0]: 'description' of webhook(s) alerts stays in the manifest only: ingate"
+    loud = world.run("plan", path)
+    assert loud.code == 0 and loud.err.count(warning) == 1, loud.err
+    quiet = world.run("plan", path, "-q")
+    assert (quiet.code, quiet.err) == (0, "")
+    assert world.run("apply", path, "--auto-approve", "-q").code == 0
+    (live,) = world.live("ingate", "acme")
+    assert "description" not in live  # never sent
