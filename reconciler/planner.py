@@ -6,8 +6,8 @@ import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from reconciler.manifest.urls import url_host
 from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge
 from reconciler.plan import Change, FieldChange, OrgPlan, Unmanaged, live_digest, sort_changes
 from reconciler.providers.capabilities import Capabilities
@@ -27,7 +27,8 @@ class Match:
 
 
 def host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    """The host a URL reaches, "" for none (a live URL may be any text)."""
+    return url_host(url) or ""
 
 
 def desired_events(hook: DesiredWebhook, caps: Capabilities) -> frozenset[str] | None:

@@ -7,12 +7,12 @@ import os
 import re
 from collections import Counter
 from typing import Any
-from urllib.parse import urlsplit
 
 import yaml
 
 from reconciler import output
 from reconciler.errors import ReconcilerError
+from reconciler.manifest.urls import url_host, url_path
 from reconciler.model import LiveWebhook
 from reconciler.providers.capabilities import CAPABILITIES, PROVIDER_NAMES, Capabilities
 from reconciler.redact import mask_userinfo
@@ -137,8 +137,7 @@ def unique_name(w: LiveWebhook, kept: set[str], taken: set[str]) -> str:
     holds); else one from the URL, unlike any name in `taken` (every live label, and the names given)."""
     if w.label in kept:
         return w.label
-    parts = urlsplit(w.url)
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{parts.hostname or 'webhook'}{parts.path}").strip("-._")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{url_host(w.url) or 'webhook'}{url_path(w.url)}").strip("-._")
     base = (slug or "webhook")[:56]
     name, n = base, 2
     while name in taken:

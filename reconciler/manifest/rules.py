@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.errors import Problem
 from reconciler.manifest.policy import policy_violations
-from reconciler.manifest.urls import is_http_url
+from reconciler.manifest.urls import ambiguity, is_http_url
 from reconciler.manifest.yamlload import Document, Path, YMap, YSeq
 from reconciler.model import DesiredWebhook, Location, Organization, Policy, StoreConfig
 from reconciler.providers.capabilities import CAPABILITIES, Capabilities
@@ -78,11 +78,16 @@ _MASKABLE = ("url", "description")  # the webhook fields shown masked when they 
 
 
 def _url_problem(doc: Document, path: Path, url: str) -> Problem | None:
-    """A URL from ${env:} that the schema's pattern let through without a real host (`http://./`)."""
-    if path not in doc.refs or is_http_url(url):
-        return None
-    origin = f"${{env:{doc.refs[path][0]}}}"
-    return doc.problem(path, f"'{path[-1]}' (from {origin}) must be an http:// or https:// URL")
+    """A URL that parsers could send to different hosts (always refused: no check of its host, nor the plan's
+    display of it, could be trusted), or one without a host a browser would accept, which the schema's
+    pattern let through (`http://./`, `https://[bad`)."""
+    subject = f"'{path[-1]}'" + (f" (from ${{env:{doc.refs[path][0]}}})" if path in doc.refs else "")
+    reason = ambiguity(url)
+    if reason is not None:
+        return doc.problem(path, f"{subject} is ambiguous: {reason}; write it so that every parser reads one host")
+    if not is_http_url(url):
+        return doc.problem(path, f"{subject} must be an http:// or https:// URL with a valid host")
+    return None
 
 
 class _Builder:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from reconciler.drift import DriftReport
+from reconciler.manifest.urls import url_host
 from reconciler.plan import Change, OrgPlan, Plan, Refusal, refusals, webhook_counts
 from reconciler.render import values
 
@@ -110,7 +109,7 @@ def render_change(change: Change, style: Style, refused: str = "") -> list[str]:
 def destination(change: Change) -> str:
     for f in change.fields:
         if f.field == "url" and isinstance(f.after, str):
-            return "(masked host)" if f.masked else (urlsplit(f.after).hostname or "?")
+            return "(masked host)" if f.masked else (url_host(f.after) or "?")
     return "?"
 
 
