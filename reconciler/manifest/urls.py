@@ -5,6 +5,7 @@ uses). The one place that says which host a URL reaches, whether it is private, 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -14,6 +15,9 @@ import ada_url
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _SCHEMES = ("http:", "https:")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SPACE = re.compile(r"\s")
+_PLAIN_AUTHORITY = re.compile(r"[A-Za-z0-9.-]+(:[0-9]*)?")
 _LEAD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:([/\\]*)")  # the scheme and the slashes after it
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the well-known prefix, IPv4 in the last 32 bits
 _NAT64_LOCAL = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local-use NAT64, a private network
@@ -32,6 +36,7 @@ def _bare(host: str) -> str:
     return host.removeprefix("[").removesuffix("]").rstrip(".")
 
 
+@functools.lru_cache(maxsize=256)  # validation asks several questions of each URL in turn
 def url_host(url: str) -> str | None:
     """The host `url` reaches (WHATWG: lower-case, IDNA to ASCII, IPv4 forms canonical), without IPv6 brackets
     or a trailing dot; None when `url` is no http(s) URL with a host. Never raises, whatever the text."""
@@ -62,7 +67,7 @@ def ambiguity(url: str) -> str | None:
     """Why parsers could send `url` to different hosts (so no check or display of its host can be trusted),
     or None. Python's urlsplit, for one, reads `https://a.example\\@b.example/` as b.example, where browsers,
     Node, urllib3 and httpx read a.example."""
-    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+    if _CONTROL.search(url):
         return "it holds a control character (parsers drop or keep them differently)"
     lead = _LEAD.match(url)
     if lead is None or not url[: lead.start(1)].lower().startswith(_SCHEMES):
@@ -73,20 +78,26 @@ def ambiguity(url: str) -> str | None:
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]  # as urlsplit reads it: up to the first / ? or #
     if "\\" in authority:
         return "it has a '\\' in its authority (browsers read it as '/', Python's urlsplit does not)"
-    if any(c.isspace() for c in authority):
+    if _SPACE.search(authority):
         return "it has a space in its authority"
-    if _split_host(url) != url_host(url):
+    if _PLAIN_AUTHORITY.fullmatch(authority):
+        return None  # letters, digits, dots and hyphens, maybe a port: read alike by every parser
+    host = url_host(url)
+    if _split_host(url, host) != host:
         return "parsers disagree on its host"
     return None
 
 
-def _split_host(url: str) -> str | None:
-    """The host Python's urlsplit reads, normalised the WHATWG way, so only a real disagreement differs."""
+def _split_host(url: str, whatwg: str | None) -> str | None:
+    """The host Python's urlsplit reads, normalised the WHATWG way (unless already equal to `whatwg`, the
+    usual case), so only a real disagreement differs."""
     try:
         host = urlsplit(url).hostname
     except ValueError:
         return None
-    return _normal_host(host) if host else None
+    if not host:
+        return None
+    return whatwg if host.rstrip(".") == whatwg else _normal_host(host)
 
 
 def _normal_host(host: str) -> str | None:
