@@ -102,6 +102,12 @@ class OrgApplier:
                 settled.add(change.webhook)
                 self.outcomes.append(not_started(change))
                 continue
+            if self.session.lock_lost(self.org.name):
+                settled.add(change.webhook)
+                self.outcomes.append(
+                    Outcome(change, False, "not attempted: another run took over this org's lock", not_attempted=True)
+                )
+                continue
             if change.action == "delete" and failed:
                 self.outcomes.append(
                     Outcome(change, False, "held back: an earlier change of this org failed", not_attempted=True)

@@ -18,7 +18,7 @@ from reconciler import __version__, output
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.redact import ScrubFilter, scrub
 
-COMMANDS = ("validate", "plan", "apply", "drift", "import_", "rotate", "test", "sandbox")
+COMMANDS = ("validate", "plan", "apply", "drift", "import_", "rotate", "test", "sandbox", "unlock")
 
 
 def global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:

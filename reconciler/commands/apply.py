@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler import output
 from reconciler.applier import ApplyReport, apply_plan, flush_recovery
-from reconciler.commands.common import add_selection, load
+from reconciler.commands.common import add_lock_timeout, add_selection, load
 from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
 from reconciler.errors import ReconcilerError, StalePlan
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH
@@ -30,10 +31,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "--allow-deletes", action="store_true", help="allow mass deletes and deleting every webhook of an org"
     )
     add_selection(parser)
+    add_lock_timeout(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    saved: dict[str, Any] | None = None
     if args.plan:
         if args.paths or args.orgs:
             raise ReconcilerError("--plan FILE applies the saved plan's manifests and orgs: give no PATH or --org")
@@ -48,19 +51,31 @@ def run(args: argparse.Namespace) -> int:
             else:  # made before plans recorded one: it cannot vouch for the env values
                 moved = "it was made by an older version, which did not record the ${env:...} webhook values"
             raise StalePlan(f"stale plan: {moved}; nothing applied. Run plan again.")
-        session = Session(manifest, read_only=False, parallelism=args.parallelism)
-        flush(session, orgs)
-        plan, states = plan_orgs(session, orgs)
-        check_current(plan, saved)
-        output.emit(f"Applying the saved plan {args.plan}: {render_text.summary_line(plan.counts())}")
     else:
         if not args.paths:
             raise ReconcilerError("apply needs PATH... or --plan FILE")
         manifest = load(args.paths)
-        session = Session(manifest, read_only=False, parallelism=args.parallelism)
         orgs = select_orgs(manifest, args.orgs)
-        flush(session, orgs)
-        plan, states = plan_orgs(session, orgs)
+    session = Session(manifest, read_only=False, parallelism=args.parallelism, lock_timeout=args.lock_timeout)
+    try:
+        return locked_apply(args, session, orgs, saved)
+    finally:
+        session.release_locks()
+
+
+def locked_apply(
+    args: argparse.Namespace, session: Session, orgs: list[Organization], saved: dict[str, Any] | None
+) -> int:
+    """SPEC §5.1: the plan an apply executes is made once its orgs are locked, so of two racing runs the
+    second sees the first one's work (a saved plan is checked for staleness then, too)."""
+    locked_out = session.lock_orgs(orgs)
+    ready = [o for o in orgs if o.name not in locked_out]
+    flush(session, ready)
+    plan, states = plan_orgs(session, orgs, unavailable=locked_out)
+    if saved is not None:
+        check_current(plan, saved, skip=locked_out)
+        output.emit(f"Applying the saved plan {args.plan}: {render_text.summary_line(plan.counts())}")
+    else:
         # Under --quiet the plan is still shown when a person is asked to confirm it.
         colour = output.colour_enabled(args.no_color)
         output.emit(render_text.render_plan(plan, colour=colour), always=not args.auto_approve)
@@ -72,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             output.emit("No changes. The live webhooks match the manifests.", always=True)  # the result, as a summary
         return report_errors(plan, applied=False)
-    if not args.plan and not confirmed(args.auto_approve):
+    if saved is None and not confirmed(args.auto_approve):
         output.emit("Apply cancelled; nothing changed.", always=True)
         return 1
     with output.progress(f"applying {len(plan.changes)} change(s) to {len(states)} organization(s)"):
@@ -132,10 +147,13 @@ def read_saved(path: str) -> dict[str, Any]:
     return result
 
 
-def check_current(plan: Plan, saved: dict[str, Any]) -> None:
-    """The saved plan must be exactly what the live state would plan now (octoDNS's checksum idea)."""
+def check_current(plan: Plan, saved: dict[str, Any], *, skip: Mapping[str, str]) -> None:
+    """The saved plan must be exactly what the live state would plan now (octoDNS's checksum idea). The
+    orgs in `skip` (locked by another run) fail on their own and are not applied."""
     now = {o["name"]: o for o in render_json.plan_document(plan)["organizations"]}
     for old in saved["organizations"]:
+        if old["name"] in skip:
+            continue
         new = now.get(old["name"])
         if new is None or new["error"]:
             raise StalePlan(f"stale plan: {old['name']} could not be re-read; nothing applied")

@@ -56,6 +56,28 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
     add_parallelism(parser)
 
 
+def lock_timeout(text: str) -> float:
+    from reconciler.locking import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_lock_timeout(parser: argparse.ArgumentParser) -> None:
+    from reconciler.locking import DEFAULT_TIMEOUT
+
+    parser.add_argument(
+        "--lock-timeout",
+        type=lock_timeout,
+        default=DEFAULT_TIMEOUT,
+        metavar="DURATION",
+        help="wait this long for an organization another run has locked, then fail that organization "
+        f"(default {DEFAULT_TIMEOUT / 60:g}m; e.g. 30s, 2m, 0)",
+    )
+
+
 def add_format(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="text")
 
@@ -115,12 +137,24 @@ class Target:
     stored_as: str  # the name its store records are under: hook.name, or an earlier name not yet renamed
 
 
-def open_target(paths: Sequence[str], command: str) -> Target:
-    """`PATH... ORG/WEBHOOK`: load the manifests, open a session that may write, and find the webhook."""
+def open_target(paths: Sequence[str], command: str, *, lock_timeout: float | None = None) -> Target:
+    """`PATH... ORG/WEBHOOK`: load the manifests, open a session that may write, and find the webhook. With
+    `lock_timeout` (a command that writes), the org is locked first (SPEC §5.1): the caller releases it with
+    `target.session.release_locks()`."""
     *manifests, name = paths
     if not manifests:
         raise ReconcilerError(f"usage: reconciler {command} PATH... ORG/WEBHOOK")
     manifest = load(manifests)
     session = Session(manifest, read_only=False)
-    state, hook, live, stored_as = resolve_target(manifest, session, name)
+    try:
+        if lock_timeout is not None:
+            session.lock_timeout = lock_timeout
+            org_name = name.partition("/")[0]
+            org = next((o for o in manifest.organizations if o.name == org_name), None)
+            if org is not None and (why := session.lock_orgs([org]).get(org_name)):
+                raise ReconcilerError(f"{org_name}: {why}")
+        state, hook, live, stored_as = resolve_target(manifest, session, name)
+    except BaseException:
+        session.release_locks()
+        raise
     return Target(name, session, state, hook, live, stored_as)

@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler import output
 from reconciler.applier import OrgApplier
-from reconciler.commands.common import add_target, open_target
+from reconciler.commands.common import Target, add_lock_timeout, add_target, open_target
 from reconciler.errors import UnsafePlan
 
 
@@ -20,13 +20,21 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="delete and re-create the webhook even where the API can rotate in place (a new id). Where it "
         "cannot (Ingate, InfraAudit, Encrata), rotate always re-creates",
     )
+    add_lock_timeout(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    target = open_target(args.paths, "rotate")
+    target = open_target(args.paths, "rotate", lock_timeout=args.lock_timeout)
+    try:
+        return rotate(target, recreate=args.recreate)
+    finally:
+        target.session.release_locks()
+
+
+def rotate(target: Target, *, recreate: bool) -> int:
     applier = OrgApplier(target.session, target.state)
-    in_place = target.state.caps.rotate_in_place and not args.recreate
+    in_place = target.state.caps.rotate_in_place and not recreate
     entry = target.state.index.get(target.stored_as)
     if not in_place and (target.hook.protect or (entry is not None and entry.protect)):
         # SPEC §4: a protected webhook is never deleted until an apply with `protect: false` recorded that.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from reconciler.locking import Holder, OrgLock
 from reconciler.model import IndexEntry, SecretRecord
 
 
@@ -36,4 +37,8 @@ class SecretStore(Protocol):
 
     def location(self, org: str, webhook: str) -> str:
         """Where the secret lives, for humans: e.g. `keyring service=S username=org/hook`."""
+        ...
+
+    def org_lock(self, org: str, me: Holder) -> OrgLock:
+        """The org's lock (SPEC §5.1) as run `me` would take it; no I/O until it is tried."""
         ...

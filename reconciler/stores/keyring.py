@@ -15,6 +15,7 @@ from keyring.backends.chainer import ChainerBackend
 from keyring.errors import KeyringLocked, NoKeyringError
 
 from reconciler.errors import SecretStoreError
+from reconciler.locking import Holder
 from reconciler.model import IndexEntry, SecretRecord, StoreConfig
 from reconciler.stores.codec import (
     INDEX_NAME,
@@ -23,6 +24,7 @@ from reconciler.stores.codec import (
     record_fields,
     record_from_fields,
 )
+from reconciler.stores.file_lock import FileLock
 
 T = TypeVar("T")
 
@@ -166,6 +168,9 @@ class KeyringStore:
 
     def location(self, org: str, webhook: str) -> str:
         return f"keyring service={self.service} username={_username(org, webhook)}"
+
+    def org_lock(self, org: str, me: Holder) -> FileLock:
+        return FileLock(self.service, org, me)
 
     # --- helpers -----------------------------------------------------------------------------------------
 

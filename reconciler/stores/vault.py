@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -11,7 +13,9 @@ import hvac
 import hvac.exceptions
 import urllib3.exceptions
 
+from reconciler import locking
 from reconciler.errors import SecretStoreError
+from reconciler.locking import Attempt, Holder
 from reconciler.model import IndexEntry, SecretRecord, StoreConfig
 from reconciler.secret import REDACTED, Secret
 from reconciler.stores.codec import (
@@ -25,6 +29,7 @@ from reconciler.stores.vault_transport import PooledAdapter, connection_pool
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT = 10.0  # seconds, for every HTTP call
+LOCK_NAME = "_lock"
 
 
 class VaultStore:
@@ -102,10 +107,14 @@ class VaultStore:
         except SecretStoreError:
             return None  # e.g. a token without `list` on the metadata: the caller treats the list as unknown
         keys = response.get("data", {}).get("keys", [])
-        return sorted(k for k in keys if isinstance(k, str) and not k.endswith("/") and k != INDEX_NAME)
+        # Names starting with `_` are the tool's own records (the index, the lock), never a webhook's.
+        return sorted(k for k in keys if isinstance(k, str) and not k.endswith("/") and not k.startswith("_"))
 
     def location(self, org: str, webhook: str) -> str:
         return f"vault {self.address} {self._where(self._path(org, webhook))}"
+
+    def org_lock(self, org: str, me: Holder) -> VaultLock:
+        return VaultLock(self, self._path(org, LOCK_NAME), me)
 
     # --- KV v2 -------------------------------------------------------------------------------------------
 
@@ -124,7 +133,14 @@ class VaultStore:
 
     def _write(self, path: str, data: Mapping[str, object], operation: str) -> None:
         """Check-and-set on the version just read, so a concurrent writer is detected, not overwritten."""
-        version = self._version(path, operation)
+        if not self._cas_write(path, data, self._version(path, operation), operation):
+            raise SecretStoreError(
+                f"vault store {self.name!r}: could not {operation} {self._where(path)}: "
+                "another run changed the record at the same time; run again"
+            )
+
+    def _cas_write(self, path: str, data: Mapping[str, object], version: int, operation: str) -> bool:
+        """Write `data` only if the record is still at `version` (0: does not exist); False if it is not."""
         secret = data.get("secret")
         try:
             self._call(
@@ -141,10 +157,8 @@ class VaultStore:
                 f"not found (HTTP 404); is `{self.mount}` a KV v2 mount?"
             ) from None
         except _CasConflict:
-            raise SecretStoreError(
-                f"vault store {self.name!r}: could not {operation} {self._where(path)}: "
-                "another run changed the record at the same time; run again"
-            ) from None
+            return False
+        return True
 
     def _destroy(self, path: str, operation: str) -> None:
         # Metadata and every version: a soft delete would leave old secrets behind. A missing path is a 204.
@@ -152,6 +166,10 @@ class VaultStore:
 
     def _version(self, path: str, operation: str) -> int:
         """The current version number (a deleted one counts), 0 when the path has never been written."""
+        return self._versioned(path, operation)[1]
+
+    def _versioned(self, path: str, operation: str) -> tuple[dict[str, Any] | None, int]:
+        """The latest version's data (None when deleted) and its number (0 when never written)."""
         try:
             response = self._call(
                 operation,  # the caller's: a write that cannot read the current version failed as a write
@@ -159,9 +177,11 @@ class VaultStore:
                 lambda kv: kv.read_secret_version(path=path, mount_point=self.mount, raise_on_deleted_version=False),
             )
         except _Missing:
-            return 0
-        version = response.get("data", {}).get("metadata", {}).get("version", 0)
-        return version if isinstance(version, int) else 0
+            return None, 0
+        body = response.get("data") or {}
+        version = (body.get("metadata") or {}).get("version", 0)
+        data = body.get("data")
+        return (data if isinstance(data, dict) else None), (version if isinstance(version, int) else 0)
 
     def _call(self, operation: str, path: str, call: Callable[[Any], T], secret: str = "") -> T:
         """Run one hvac KV v2 call; signal 404 and CAS conflicts; any other failure is a SecretStoreError."""
@@ -224,6 +244,68 @@ class VaultStore:
 
     def _where(self, path: str) -> str:
         return f"{self.mount}/data/{path}"
+
+
+class VaultLock:
+    """An org's lock (SPEC §5.1): the record `<path>/<org>/_lock`, created with check-and-set so that only one
+    run can create it, naming its holder and an expiry the holder renews (a killed run's lock lapses)."""
+
+    renews = True
+
+    def __init__(self, store: VaultStore, path: str, me: Holder) -> None:
+        self.store = store
+        self.path = path
+        self.me = me
+        self._held = 0  # the version this run wrote; 0 while it holds nothing
+
+    def try_acquire(self) -> Attempt:
+        if self._write(0):  # the common case, a free lock: one request
+            return Attempt(True)
+        data, version = self.store._versioned(self.path, "read the lock")
+        stale, why = None, ""
+        if data is not None:
+            try:
+                stale = Holder.from_fields(data)
+            except ValueError:
+                why = "its record is not a lock this tool wrote"  # nobody can renew it: take it over
+            else:
+                why = stale.gone(time.time()) or ""
+                if not why:
+                    return Attempt(False, stale)
+        if not self._write(version):
+            return Attempt(False, self.holder())  # another run created or took it over first
+        return Attempt(True, stale, why) if why else Attempt(True)
+
+    def renew(self) -> bool:
+        return bool(self._held) and self._write(self._held)
+
+    def release(self) -> None:
+        if not self._held:
+            return
+        with contextlib.suppress(SecretStoreError):  # it lapses at its expiry anyway
+            data, _ = self.store._versioned(self.path, "read the lock")
+            if data is not None and data.get("run") == self.me.run:
+                self.store._destroy(self.path, "remove the lock")
+        self._held = 0
+
+    def holder(self) -> Holder | None:
+        data, _ = self.store._versioned(self.path, "read the lock")
+        if data is None:
+            return None
+        try:
+            return Holder.from_fields(data)
+        except ValueError:
+            return None
+
+    def force_release(self) -> None:
+        self.store._destroy(self.path, "remove the lock")
+
+    def _write(self, version: int) -> bool:
+        mine = dataclasses.replace(self.me, expires_at=time.time() + locking.LEASE)
+        if not self.store._cas_write(self.path, mine.fields(), version, "write the lock"):
+            return False
+        self._held = version + 1
+        return True
 
 
 class _Missing(Exception):

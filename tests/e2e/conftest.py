@@ -18,6 +18,7 @@ def world(
 ) -> Iterator[World]:
     monkeypatch.setenv(TOKEN_ENV, "sandbox-token")
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))  # where keyring stores' org locks live
     monkeypatch.setenv("NO_COLOR", "1")
     w = World(sandbox, keyring_store_env, tmp_path)
     yield w

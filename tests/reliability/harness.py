@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,8 +91,12 @@ class Harness:
         return "${env:" + self.tokens[org] + "}"
 
 
-def assert_converged(world: World, specs: list[OrgSpec], path: str) -> None:
-    """The plan is empty, each declared webhook exists once, and the store holds the secret its API uses."""
+def assert_converged(
+    world: World, specs: list[OrgSpec], path: str, stored: Callable[[str, str], str | None] | None = None
+) -> None:
+    """The plan is empty, each declared webhook exists once, and the store holds the secret its API uses
+    (`stored(org, webhook)` reads it; the world's keyring by default)."""
+    read = stored or world.stored
     plan = world.run("plan", path, "--detailed-exitcode")
     assert plan.code == 0, plan.text
     for spec in specs:
@@ -102,9 +107,9 @@ def assert_converged(world: World, specs: list[OrgSpec], path: str) -> None:
             prefix = f"https://hooks.acme.example/{spec.provider}/{hook['name']}/"
             found = [w for w in live if w["url"].startswith(prefix)]
             assert len(found) == 1, f"{spec.name}/{hook['name']}: {len(found)} live webhooks"
-            stored = world.stored(spec.name, hook["name"])
-            assert stored is not None, f"{spec.name}/{hook['name']}: no secret stored"
-            assert stored == world.current_secret(spec.provider, spec.name, found[0]["id"]), (
+            secret = read(spec.name, hook["name"])
+            assert secret is not None, f"{spec.name}/{hook['name']}: no secret stored"
+            assert secret == world.current_secret(spec.provider, spec.name, found[0]["id"]), (
                 f"{spec.name}/{hook['name']}: the stored secret is not the one the API uses"
             )
 

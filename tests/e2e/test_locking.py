@@ -1,0 +1,350 @@
+"""One writer per organization (SPEC §5.1): real `reconciler apply` processes racing over the sandbox with
+latency, on the real keyring and a real OpenBao; locks held by another run, killed runs, `unlock`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reconciler.cli import main
+from reconciler.locking import Holder, OrgLock, parse_duration
+from reconciler.sandbox import Faults
+from reconciler.stores.keyring import KeyringStore
+from reconciler.stores.vault import VaultStore
+from tests.e2e.world import TOKEN_ENV, VAULT_ADDR_ENV, VAULT_TOKEN_ENV, VaultView, World
+from tests.reliability.harness import OrgSpec, assert_converged
+
+WAIT_LIMIT = 60.0  # seconds a child may take before the test gives up on it (a hang, never a timing check)
+STORES = ("keyring", "vault")
+
+
+@dataclass
+class Setup:
+    """The e2e world with its orgs' secrets in one store: the real keyring, or a real OpenBao."""
+
+    world: World
+    store: str
+    vault: VaultView | None = None
+
+    def write(self, orgs: list[OrgSpec], name: str = "webhooks.yaml") -> str:
+        where = {"secret_store": "team-vault"} if self.vault else {}
+        declared = [self.world.org(s.name, s.provider, [dict(h) for h in s.hooks], prune=True, **where) for s in orgs]
+        top: dict[str, Any] = {"secret_stores": self.vault.stores()} if self.vault else {}
+        return str(self.world.write(declared, name=name, **top))
+
+    def stored(self, org: str, webhook: str) -> str | None:
+        if self.vault:
+            record = self.vault.read(org, webhook)
+            return None if record is None else str(record["secret"])
+        return self.world.stored(org, webhook)
+
+    def converged(self, orgs: list[OrgSpec], path: str) -> None:
+        assert_converged(self.world, orgs, path, self.stored)
+
+    def lock(self, org: str, holder: Holder | None = None) -> OrgLock:
+        """The org's lock as another run would take it."""
+        if self.vault:
+            return VaultStore(self.vault.server.config(path=self.vault.path)).org_lock(org, holder or Holder.this_run())
+        return KeyringStore(self.world.keyring.config()).org_lock(org, holder or Holder.this_run())
+
+
+@pytest.fixture(params=STORES)
+def setup(request: pytest.FixtureRequest, world: World) -> Setup:
+    vault = request.getfixturevalue("vault") if request.param == "vault" else None
+    return Setup(world, str(request.param), vault)
+
+
+@pytest.fixture
+def vault_setup(world: World, vault: VaultView) -> Setup:
+    return Setup(world, "vault", vault)
+
+
+@pytest.fixture
+def keyring_setup(world: World) -> Setup:
+    return Setup(world, "keyring")
+
+
+def specs(providers: tuple[str, ...], hooks: int, tag: str = "v1") -> list[OrgSpec]:
+    return [
+        OrgSpec(
+            f"lock-{provider}",
+            provider,
+            True,
+            tuple({"name": f"h{i}", "url": f"https://hooks.acme.example/{provider}/h{i}/{tag}"} for i in range(hooks)),
+        )
+        for provider in providers
+    ]
+
+
+def start(world: World, *args: str) -> subprocess.Popen[str]:
+    env = {
+        **world.keyring.env,
+        TOKEN_ENV: "sandbox-token",
+        "XDG_STATE_HOME": os.environ["XDG_STATE_HOME"],
+        "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
+        "NO_COLOR": "1",
+    }
+    for name in (VAULT_ADDR_ENV, VAULT_TOKEN_ENV):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return subprocess.Popen(
+        [sys.executable, "-m", "reconciler", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def finish(world: World, child: subprocess.Popen[str]) -> tuple[int, str]:
+    out, err = child.communicate(timeout=WAIT_LIMIT)
+    world.outputs += [out, err]
+    return child.returncode, out + err
+
+
+def wait_until(condition: Callable[[], bool], child: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + WAIT_LIMIT
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if child.poll() is not None:
+            raise AssertionError(f"the child ended first: {child.communicate()}")
+        time.sleep(0.005)
+    child.kill()
+    raise AssertionError("the child never reached the point to test")
+
+
+def creates(world: World) -> int:
+    return sum(1 for r in world.sandbox.requests if r.method == "POST" and r.status in (200, 201))
+
+
+def apply_args(path: str, *more: str) -> tuple[str, ...]:
+    return ("apply", path, "--auto-approve", "--allow-deletes", *more)
+
+
+def test_two_applies_started_together_leave_one_webhook_per_name(setup: Setup) -> None:
+    """Several rounds of two runs of one manifest at once: one applies, the other finds nothing to do."""
+    world = setup.world
+    world.sandbox.set_faults(Faults(latency_ms=20, encrata_rate_limit=None))
+    for round_ in range(3):
+        orgs = specs(("ingate", "infraaudit", "encrata"), 8, tag=f"r{round_}")
+        path = setup.write(orgs)
+        first, second = start(world, *apply_args(path)), start(world, *apply_args(path))
+        results = [finish(world, first), finish(world, second)]
+        assert [code for code, _ in results] == [0, 0], results
+        nothing = [text for _, text in results if "No changes." in text]
+        assert len(nothing) == 1, results  # the second run planned inside the lock: the first one's work is done
+        world.sandbox.set_faults(Faults(encrata_rate_limit=None))
+        setup.converged(orgs, path)
+        world.sandbox.set_faults(Faults(latency_ms=20, encrata_rate_limit=None))
+
+
+def test_an_org_locked_by_another_run_fails_alone_and_names_the_holder(setup: Setup) -> None:
+    world = setup.world
+    orgs = specs(("ingate", "keeptrusts"), 2)
+    path = setup.write(orgs)
+    other = Holder.this_run()
+    held = setup.lock("lock-ingate", other)
+    assert held.try_acquire().acquired
+    try:
+        # Another org is never held up: nothing waits for it even with no wait allowed.
+        alone = world.run(*apply_args(path, "--org", "lock-keeptrusts", "--lock-timeout", "0"))
+        assert alone.code == 0, alone.text
+        assert "waiting" not in alone.err
+
+        started = time.monotonic()
+        both = world.run(*apply_args(path, "--lock-timeout", "1s"))
+        waited = time.monotonic() - started
+        assert both.code == 1, both.text  # keeptrusts had nothing left to do: no change applied
+        assert f"host {other.host}, pid {other.pid}" in both.err, both.err
+        assert "waited 1 s (--lock-timeout)" in both.err and "reconciler unlock PATH... lock-ingate" in both.err
+        assert waited >= 1.0
+        assert world.live("ingate", "lock-ingate") == []  # nothing changed in the locked org
+
+        # plan and drift take no lock.
+        assert world.run("plan", path).code == 0
+        assert world.run("drift", path).code == 2
+    finally:
+        held.release()
+    assert world.run(*apply_args(path)).code == 0
+    setup.converged(orgs, path)
+
+
+def test_partly_locked_apply_exits_4(setup: Setup) -> None:
+    world = setup.world
+    orgs = specs(("ingate", "keeptrusts"), 1)
+    path = setup.write(orgs)
+    held = setup.lock("lock-ingate")
+    assert held.try_acquire().acquired
+    try:
+        result = world.run(*apply_args(path, "--lock-timeout", "0"))
+    finally:
+        held.release()
+    assert result.code == 4, result.text
+    assert "lock-ingate: locked by another run" in result.err
+    assert len(world.live("keeptrusts", "lock-keeptrusts")) == 1
+
+
+def test_saved_plan_and_rotate_take_the_lock(setup: Setup, tmp_path: Path) -> None:
+    world = setup.world
+    orgs = specs(("keeptrusts",), 1)
+    path = setup.write(orgs)
+    assert world.run(*apply_args(path)).code == 0
+    saved = str(tmp_path / "plan.json")
+    assert world.run("plan", path, "-o", saved).code == 0
+    held = setup.lock("lock-keeptrusts")
+    assert held.try_acquire().acquired
+    try:
+        rotated = world.run("rotate", path, "lock-keeptrusts/h0", "--lock-timeout", "0")
+        assert rotated.code == 1 and "lock-keeptrusts: locked by another run" in rotated.err, rotated.text
+        applied = world.run("apply", "--plan", saved, "--lock-timeout", "0")
+        assert applied.code == 1 and "locked by another run" in applied.err, applied.text
+    finally:
+        held.release()
+    assert world.run("rotate", path, "lock-keeptrusts/h0").code == 0
+    setup.converged(orgs, path)
+
+
+def test_racing_saved_plans_one_applies_the_other_is_stale(setup: Setup, tmp_path: Path) -> None:
+    world = setup.world
+    world.sandbox.set_faults(Faults(latency_ms=20))
+    orgs = specs(("ingate", "infraaudit"), 4)
+    path = setup.write(orgs)
+    saved = str(tmp_path / "plan.json")
+    assert world.run("plan", path, "-o", saved).code == 0
+    first, second = start(world, "apply", "--plan", saved), start(world, "apply", "--plan", saved)
+    codes = sorted(finish(world, child)[0] for child in (first, second))
+    assert codes == [0, 3], codes  # the second re-read the live state inside the lock: its plan was stale
+    world.sandbox.set_faults(Faults())
+    setup.converged(orgs, path)
+
+
+def test_sigkill_while_holding_locks_then_next_apply_takes_over(setup: Setup) -> None:
+    world = setup.world
+    orgs = specs(("ingate", "keeptrusts", "infraaudit"), 4)
+    path = setup.write(orgs)
+    world.sandbox.set_faults(Faults(latency_ms=40))
+    child = start(world, *apply_args(path))
+    wait_until(lambda: creates(world) >= 2, child)
+    child.send_signal(signal.SIGKILL)
+    code, _ = finish(world, child)
+    assert code == -signal.SIGKILL
+    world.sandbox.set_faults(Faults())
+    started = time.monotonic()
+    rerun = world.run(*apply_args(path))
+    assert rerun.code == 0, rerun.text
+    assert time.monotonic() - started < 30  # never the lock's whole lifetime, let alone --lock-timeout
+    assert f"took over the lock of host {os.uname().nodename}, pid {child.pid}" in rerun.err, rerun.err
+    assert "its process has ended" in rerun.err
+    setup.converged(orgs, path)
+
+
+def test_ctrl_c_releases_the_locks(setup: Setup) -> None:
+    world = setup.world
+    orgs = specs(("ingate", "keeptrusts"), 5)
+    path = setup.write(orgs)
+    world.sandbox.set_faults(Faults(latency_ms=60))
+    child = start(world, *apply_args(path))
+    wait_until(lambda: creates(world) >= 1, child)
+    child.send_signal(signal.SIGINT)
+    code, text = finish(world, child)
+    assert code == 130, text
+    for spec in orgs:
+        lock = setup.lock(spec.name)
+        assert lock.holder() is None  # released, not merely left for a take-over
+    world.sandbox.set_faults(Faults())
+    rerun = world.run(*apply_args(path))
+    assert rerun.code == 0 and "took over" not in rerun.err, rerun.text
+    setup.converged(orgs, path)
+
+
+def test_unlock_removes_a_lock_left_by_a_run_elsewhere(vault_setup: Setup) -> None:
+    world = vault_setup.world
+    orgs = specs(("ingate",), 1)
+    path = vault_setup.write(orgs)
+    elsewhere = Holder("ci-runner-7", 4242, "2026-12-07T08:00:00Z", "r1", "https://ci.example/run/9", time.time() + 600)
+    vault = vault_setup.vault
+    assert vault is not None
+    client = vault.server.client().secrets.kv.v2
+    client.create_or_update_secret(path=f"{vault.path}/lock-ingate/_lock", secret=elsewhere.fields(), cas=0)
+
+    blocked = world.run(*apply_args(path, "--lock-timeout", "0"))
+    assert blocked.code == 1
+    assert "host ci-runner-7, pid 4242, started 2026-12-07T08:00:00Z, https://ci.example/run/9" in blocked.err
+
+    refused = world.run("unlock", path, "lock-ingate")  # not a terminal: needs --yes
+    assert refused.code == 1 and "--yes" in refused.err
+    assert vault.read("lock-ingate", "_lock") is not None
+    removed = world.run("unlock", path, "lock-ingate", "--yes")
+    assert removed.code == 0, removed.text
+    assert "locked by host ci-runner-7, pid 4242" in removed.out and "lock removed" in removed.out
+    assert vault.read("lock-ingate", "_lock") is None
+    again = world.run("unlock", path, "lock-ingate", "--yes")
+    assert again.code == 0 and "is not locked" in again.out
+    assert world.run(*apply_args(path)).code == 0
+    vault_setup.converged(orgs, path)
+
+
+def test_an_expired_vault_lock_is_taken_over(vault_setup: Setup) -> None:
+    world = vault_setup.world
+    orgs = specs(("infraaudit",), 1)
+    path = vault_setup.write(orgs)
+    lapsed = Holder("ci-runner-7", 4242, "2026-12-07T08:00:00Z", "r1", None, time.time() - 5)
+    vault = vault_setup.vault
+    assert vault is not None
+    client = vault.server.client().secrets.kv.v2
+    client.create_or_update_secret(path=f"{vault.path}/lock-infraaudit/_lock", secret=lapsed.fields(), cas=0)
+    result = world.run(*apply_args(path, "--lock-timeout", "0"))
+    assert result.code == 0, result.text
+    assert "took over the lock of host ci-runner-7, pid 4242" in result.err and "it expired at" in result.err
+    assert vault.read("lock-infraaudit", "_lock") is None  # released at the end
+    vault_setup.converged(orgs, path)
+
+
+def test_a_vault_lock_is_renewed_while_held_and_lapses_when_not(
+    vault_setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler import locking
+
+    monkeypatch.setattr(locking, "LEASE", 0.6)
+    mine, theirs = vault_setup.lock("acme"), vault_setup.lock("acme")
+    assert mine.try_acquire().acquired
+    renewer = locking.Renewer()
+    renewer.add("acme", mine)
+    time.sleep(1.0)  # past the first lease: only renewals keep it
+    assert not theirs.try_acquire().acquired
+    renewer.close()
+    time.sleep(0.8)  # no renewal for longer than a lease: it lapses
+    taken = theirs.try_acquire()
+    assert taken.acquired and taken.why_stale.startswith("it expired at")
+    assert not mine.renew()  # the first holder learns that it lost the lock
+    theirs.release()
+    assert mine.holder() is None
+
+
+def test_unlock_refuses_a_file_lock_a_live_process_holds(keyring_setup: Setup) -> None:
+    world = keyring_setup.world
+    path = keyring_setup.write(specs(("ingate",), 1))
+    held = keyring_setup.lock("lock-ingate")
+    assert held.try_acquire().acquired
+    try:
+        result = world.run("unlock", path, "lock-ingate", "--yes")
+        assert result.code == 1
+        assert f"held by a running process on this host (pid {os.getpid()})" in result.err, result.err
+    finally:
+        held.release()
+    assert "is not locked" in world.run("unlock", path, "lock-ingate", "--yes").out
+
+
+def test_lock_timeout_is_a_duration(keyring_setup: Setup, capsys: pytest.CaptureFixture[str]) -> None:
+    path = keyring_setup.write(specs(("ingate",), 1))
+    with pytest.raises(SystemExit) as exited:
+        main(["apply", path, "--auto-approve", "--lock-timeout", "soon"])
+    assert exited.value.code == 1  # a usage error, never 2 ("changes present")
+    assert "not a duration: 'soon' (use e.g. 30s, 5m, 1h, or 0 to fail at once)" in capsys.readouterr().err
+    assert [parse_duration(t) for t in ("0", "250ms", "30s", "5m", "1.5h")] == [0, 0.25, 30, 300, 5400]
