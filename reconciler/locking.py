@@ -52,6 +52,10 @@ def ci_run_url(env: Mapping[str, str]) -> str | None:
     return None
 
 
+# Another run's lock record is shown in messages: its control characters are shown escaped, never sent raw.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+
+
 def _stamp(at: float, timespec: str = "seconds") -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec=timespec).replace("+00:00", "Z")
 
@@ -94,7 +98,7 @@ class Holder:
         text = f"host {self.host}, pid {self.pid}, started {self.started_at}"
         if self.ci_url:
             text += f", {self.ci_url}"
-        return text.encode("ascii", "backslashreplace").decode("ascii").replace("\x1b", "\\x1b")
+        return text.encode("ascii", "backslashreplace").decode("ascii").translate(_CONTROLS)
 
     def gone(self, now: float) -> str | None:
         """Why this holder no longer holds its lock (its process ended; its expiry passed), or None."""

@@ -43,6 +43,7 @@ def start_apply(world: World, path: str) -> subprocess.Popen[str]:
         **world.keyring.env,
         TOKEN_ENV: "sandbox-token",
         "XDG_STATE_HOME": str(world.tmp / "state"),
+        "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],  # the org locks, where the in-process runs look
         "NO_COLOR": "1",
     }
     return subprocess.Popen(
