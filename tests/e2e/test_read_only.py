@@ -11,7 +11,7 @@ import pytest
 from reconciler.errors import ReadOnlyViolation
 from reconciler.model import DesiredWebhook, LiveWebhook
 from reconciler.providers import open_provider
-from reconciler.providers.capabilities import CAPABILITIES
+from reconciler.sandbox.registry import SPECS
 from reconciler.secret import Secret
 from tests.e2e.test_lifecycle import PROVIDERS, hook
 from tests.e2e.world import TOKEN_ENV, World
@@ -64,15 +64,15 @@ def test_a_read_only_client_refuses_writes_before_sending(world: World, provider
     )
     desired = DesiredWebhook("a", "https://hooks.acme.example/x")
     live = LiveWebhook("w1", "https://hooks.acme.example/x")
-    caps = CAPABILITIES[provider]
+    facts = SPECS[provider].facts  # which calls the API has, by the emulator's copy of its facts
     writes: list[Callable[[], object]] = [
         lambda: client.create(desired, Secret.generate()),
         lambda: client.update(live, desired),
         lambda: client.delete("w1"),
     ]
-    if caps.rotate_in_place:
+    if facts.rotates_in_place:
         writes.append(lambda: client.rotate(live, Secret.generate()))
-    if caps.test == "webhook":  # Immuta's test call reads the webhook first (a GET), then posts
+    if facts.test == "webhook":  # Immuta's test call reads the webhook first (a GET), then posts
         writes.append(lambda: client.test("w1"))
     for write in writes:
         with pytest.raises(ReadOnlyViolation):
