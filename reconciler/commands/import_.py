@@ -113,19 +113,26 @@ def webhook_entry(org: str, w: LiveWebhook, caps: Capabilities, kept: set[str], 
     name = unique_name(w, kept, taken)
     # A URL with credentials becomes an env reference: output never shows them, and a masked URL in the
     # manifest would not match the live one.
-    url = f"${{env:{credential_variable(org, name)}}}" if mask_userinfo(w.url) != w.url else w.url
+    url = f"${{env:{credential_variable(org, name)}}}" if mask_userinfo(w.url) != w.url else literal(w.url)
     entry: dict[str, Any] = {"name": name, "url": url}
     # A webhook subscribed to no event (where `[]` is not "every event") cannot be declared as it is: it is
     # imported with every event (no `events`), and the file's header says so.
     if caps.events is not None and w.events:
-        entry["events"] = sorted(w.events)
+        entry["events"] = sorted(literal(event) for event in w.events)
     if caps.pausable and not w.active:
         entry["active"] = False
     if caps.has_description and w.description:
-        entry["description"] = w.description
+        entry["description"] = literal(w.description)
     if "verify_tls" in caps.options and w.verify_tls is False:
         entry["verify_tls"] = False
     return entry
+
+
+def literal(value: str) -> str:
+    """A live value as manifest text that reads back as itself: `${` written `$${`. Anyone who can edit a webhook
+    in a vendor console could otherwise plant `${env:NAME}`, and the next plan in CI would fill in NAME and
+    send it to the provider (and, in a URL, to the receiver with every event)."""
+    return value.replace("${", "$${")
 
 
 def credential_variable(org: str, webhook: str) -> str:

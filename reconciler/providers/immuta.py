@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from reconciler.model import DesiredWebhook, LiveWebhook, TestResult
 from reconciler.providers.capabilities import IMMUTA, Capabilities
-from reconciler.providers.translate import Adapter, JsonObject, flag, integer, merged, text
+from reconciler.providers.translate import Adapter, JsonObject, flag, integer, merged, segment, text
 from reconciler.secret import Secret
 
 PATH = "/api/notification/webhook"
@@ -34,17 +34,17 @@ class ImmutaProvider(Adapter):
 
     def update(self, live: LiveWebhook, hook: DesiredWebhook) -> LiveWebhook:
         sent = {"url": hook.url, "verifyTls": _verify_tls(hook)}  # no signingKey: the key stays as it is
-        body = self.api.request("PUT", f"{PATH}/{live.id}", json=sent).body
+        body = self.api.request("PUT", f"{PATH}/{segment(live.id)}", json=sent).body
         kept = {"id": live.id, "suppressed": live.suppressed, "created_at": live.created_at}
         return self._live(merged({**kept, **sent}, body))
 
     def delete(self, webhook_id: str) -> None:
-        self.api.request("DELETE", f"{PATH}/{webhook_id}")
+        self.api.request("DELETE", f"{PATH}/{segment(webhook_id)}")
 
     def rotate(self, live: LiveWebhook, secret: Secret | None) -> Secret:
         if secret is None:
             raise self.error("rotation needs the new client-supplied signing key")
-        self.api.request("PUT", f"{PATH}/{live.id}", json={"signingKey": secret.reveal()})
+        self.api.request("PUT", f"{PATH}/{segment(live.id)}", json={"signingKey": secret.reveal()})
         return secret
 
     def test(self, webhook_id: str) -> TestResult:

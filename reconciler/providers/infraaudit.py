@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
 from reconciler.providers.capabilities import INFRAAUDIT, Capabilities
-from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, text
+from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, segment, text
 from reconciler.secret import Secret
 
 PATH = "/api/v1/webhooks"
@@ -47,7 +47,7 @@ class InfraAuditProvider(Adapter):
         raise self.error(f"the webhook list is incomplete: got {len(items)} of {total}")
 
     def get(self, webhook_id: str) -> LiveWebhook | None:
-        return self.get_at(f"{PATH}/{webhook_id}")
+        return self.get_at(f"{PATH}/{segment(webhook_id)}")
 
     def create(self, hook: DesiredWebhook, secret: Secret | None) -> tuple[LiveWebhook, Secret]:
         sent = self._body(hook)
@@ -56,7 +56,7 @@ class InfraAuditProvider(Adapter):
 
     def update(self, live: LiveWebhook, hook: DesiredWebhook) -> LiveWebhook:
         sent = self._body(hook)
-        body = self.api.request("PUT", f"{PATH}/{live.id}", json=sent).body
+        body = self.api.request("PUT", f"{PATH}/{segment(live.id)}", json=sent).body
         kept = {
             "id": live.id,
             "created_at": live.created_at,
@@ -65,10 +65,10 @@ class InfraAuditProvider(Adapter):
         return self._live(merged({**kept, **sent}, _normalised(body)))
 
     def delete(self, webhook_id: str) -> None:
-        self.api.request("DELETE", f"{PATH}/{webhook_id}")  # 204, or 200 {"message"} from the vendor server
+        self.api.request("DELETE", f"{PATH}/{segment(webhook_id)}")  # 204, or 200 {"message"} from the vendor server
 
     def test(self, webhook_id: str) -> TestResult:
-        data = self.call("POST", f"{PATH}/{webhook_id}/test")
+        data = self.call("POST", f"{PATH}/{segment(webhook_id)}/test")
         status = text(data, "status")
         ok = status == "success" if status is not None else flag(data, "success", default=False)
         return TestResult(ok, integer(data, "response_status", "status_code"), text(data, "error", "message"))
@@ -79,7 +79,7 @@ class InfraAuditProvider(Adapter):
         page, longest = 1, 0
         while len(collected) < DELIVERIES_KEPT:
             params: dict[str, str | int] = {"page": page, "per_page": DELIVERIES_PER_PAGE}
-            body = self.api.request("GET", f"{PATH}/{webhook_id}/deliveries", params=params).body
+            body = self.api.request("GET", f"{PATH}/{segment(webhook_id)}/deliveries", params=params).body
             batch = self.deliveries_in(
                 body, event=("event", "event_type"), response_status=("response_status", "status_code")
             )

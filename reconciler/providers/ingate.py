@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from reconciler.model import DesiredWebhook, LiveWebhook
 from reconciler.providers.capabilities import INGATE, Capabilities
-from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, merged, text
+from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, merged, segment, text
 from reconciler.secret import Secret
 
 PATH = "/api/v1/webhooks"
@@ -20,7 +20,7 @@ class IngateProvider(Adapter):
         return self.list_at(PATH)
 
     def get(self, webhook_id: str) -> LiveWebhook | None:
-        return self.get_at(f"{PATH}/{webhook_id}")
+        return self.get_at(f"{PATH}/{segment(webhook_id)}")
 
     def create(self, hook: DesiredWebhook, secret: Secret | None) -> tuple[LiveWebhook, Secret]:
         sent: JsonObject = {"url": hook.url, "active": hook.active}
@@ -31,11 +31,11 @@ class IngateProvider(Adapter):
 
     def update(self, live: LiveWebhook, hook: DesiredWebhook) -> LiveWebhook:
         sent = {"url": hook.url, "events": event_list(hook.events or ()), "active": hook.active}
-        body = self.api.request("PUT", f"{PATH}/{live.id}", json=sent).body
+        body = self.api.request("PUT", f"{PATH}/{segment(live.id)}", json=sent).body
         return self._live(merged({"id": live.id, "created_at": live.created_at, **sent}, body))
 
     def delete(self, webhook_id: str) -> None:
-        self.api.request("DELETE", f"{PATH}/{webhook_id}")
+        self.api.request("DELETE", f"{PATH}/{segment(webhook_id)}")
 
     def _live(self, data: JsonObject) -> LiveWebhook:
         return LiveWebhook(

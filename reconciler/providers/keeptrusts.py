@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
 from reconciler.providers.capabilities import KEEPTRUSTS, Capabilities
-from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, text
+from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, segment, text
 from reconciler.secret import Secret
 
 PATH = "/v1/webhooks"
@@ -21,7 +21,7 @@ class KeeptrustsProvider(Adapter):
         return self.list_at(PATH)
 
     def get(self, webhook_id: str) -> LiveWebhook | None:
-        return self.get_at(f"{PATH}/{webhook_id}")
+        return self.get_at(f"{PATH}/{segment(webhook_id)}")
 
     def create(self, hook: DesiredWebhook, secret: Secret | None) -> tuple[LiveWebhook, Secret]:
         sent: JsonObject = {"name": hook.name, "url": hook.url, "enabled": hook.active}
@@ -42,24 +42,24 @@ class KeeptrustsProvider(Adapter):
             "events": event_list(hook.events or ()),
             "enabled": hook.active,
         }
-        body = self.api.request("PUT", f"{PATH}/{live.id}", json=sent).body
+        body = self.api.request("PUT", f"{PATH}/{segment(live.id)}", json=sent).body
         return self._live(merged({"id": live.id, "created_at": live.created_at, **sent}, body))
 
     def delete(self, webhook_id: str) -> None:
-        self.api.request("DELETE", f"{PATH}/{webhook_id}")
+        self.api.request("DELETE", f"{PATH}/{segment(webhook_id)}")
 
     def rotate(self, live: LiveWebhook, secret: Secret | None) -> Secret:
         # The API generates the new secret; the old one stops working at once.
-        return self.secret_of(self.call("POST", f"{PATH}/{live.id}/rotate-secret"))
+        return self.secret_of(self.call("POST", f"{PATH}/{segment(live.id)}/rotate-secret"))
 
     def test(self, webhook_id: str) -> TestResult:
-        data = self.call("POST", f"{PATH}/{webhook_id}/test")
+        data = self.call("POST", f"{PATH}/{segment(webhook_id)}/test")
         status = text(data, "status")
         ok = flag(data, "delivered", "success", default=status == "success")
         return TestResult(ok, integer(data, "status_code", "response_code"), text(data, "error", "message"))
 
     def deliveries(self, webhook_id: str) -> builtins.list[Delivery]:
-        body = self.api.request("GET", f"{PATH}/{webhook_id}/deliveries").body
+        body = self.api.request("GET", f"{PATH}/{segment(webhook_id)}/deliveries").body
         return self.deliveries_in(
             body, event=("event", "event_type"), response_status=("response_code", "response_status", "status_code")
         )

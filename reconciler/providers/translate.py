@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from reconciler.errors import ProviderError
 from reconciler.model import Delivery, LiveWebhook, TestResult
@@ -145,6 +146,15 @@ class Adapter(abc.ABC):
             # The webhook exists now: name it so the caller can find and delete it.
             raise self.error(f"the response for webhook {data.get('id')!r} carried no signing secret")
         return Secret(value)
+
+
+def segment(value: str) -> str:
+    """An API value (an id) as one path segment, percent-encoded (SPEC §6): `../x` stays one segment, `x?y#z`
+    carries no query, `%76` is no escape. "", "." and ".." name no single resource, and servers resolve dot
+    segments even percent-encoded (WHATWG reads `%2e` as a dot), so they are refused, never sent."""
+    if value in ("", ".", ".."):
+        raise ProviderError(f"refused to put the id {value!r} into a request path: it names no single resource")
+    return quote(value, safe="")
 
 
 def text(data: JsonObject, *keys: str) -> str | None:

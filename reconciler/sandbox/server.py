@@ -214,5 +214,6 @@ class Sandbox:
     def patch_webhook(
         self, provider: str, webhook_id: str, fields: dict[str, Any], account: str = DEFAULT_ACCOUNT
     ) -> None:
-        """Change a stored webhook behind the API's back (a console edit, Immuta's `suppressed`)."""
+        """Change a stored webhook behind the API's back (a console edit, Immuta's `suppressed`; a new `id`, as
+        a hostile or broken server might answer with)."""
         self._world.patch_webhook(provider, account, webhook_id, fields)

@@ -134,7 +134,12 @@ class World:
     def patch_webhook(self, provider: str, account: str, webhook_id: str, fields: dict[str, Any]) -> None:
         spec_for(provider)
         with self.lock:
-            hook = self.account(provider, account).webhooks.get(webhook_id)
+            stored = self.account(provider, account)
+            hook = stored.webhooks.get(webhook_id)
             if hook is None:
                 raise KeyError(f"no {provider} webhook {webhook_id!r} in account {account!r}")
             hook.update(copy.deepcopy(fields))
+            if hook["id"] != webhook_id:  # a new id: the webhook (and its deliveries) now live under it
+                stored.webhooks[hook["id"]] = stored.webhooks.pop(webhook_id)
+                if webhook_id in stored.deliveries:
+                    stored.deliveries[hook["id"]] = stored.deliveries.pop(webhook_id)

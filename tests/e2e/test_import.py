@@ -212,3 +212,35 @@ def test_a_webhook_subscribed_to_no_event_is_imported_with_every_event_and_said_
     assert world.run("apply", manifest, "--auto-approve").code == 0
     assert world.live("encrata", "acme")[0]["events"] != []
     assert world.run("plan", manifest, "--detailed-exitcode").code == 0
+
+
+def test_import_never_writes_a_reference(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anyone who can edit a webhook in a vendor console can write `${env:NAME}` into it. Imported as written,
+    the next plan would fill in the CI's NAME and send it to the provider and, in a URL, to the receiver with
+    every event. Import writes `$${` (a literal `${`): planning with NAME set sends nothing and changes nothing."""
+    org = "hostile"
+    url = "https://hooks.acme.example/enc?k=${env:SECRET_X}"
+    description = "${env:SECRET_X}, $${env:SECRET_X} and ${var:team}"
+    base = world.sandbox.base_url("encrata", account=org) + "/api/webhooks"
+    body = {"url": url, "events": ["credits.low"], "description": description}
+    assert httpx.post(base, headers=AUTH, json=body).status_code == 201
+    before = world.live("encrata", org)
+    manifest = world.tmp / "imported.yaml"
+    assert world.run(*import_args(world, "encrata", org, "--secret-store", "desktop", "-o", str(manifest))).code == 0
+    (hook,) = yaml.safe_load(manifest.read_text())["organizations"][0]["webhooks"]
+    assert hook["url"] == "https://hooks.acme.example/enc?k=$${env:SECRET_X}"
+    assert hook["description"] == "$${env:SECRET_X}, $$${env:SECRET_X} and $${var:team}"
+
+    secret = "ci-secret-value-Qx81"
+    monkeypatch.setenv("SECRET_X", secret)
+    world.watch.append(secret)
+    world.sandbox.clear_requests()
+    plan = world.run("plan", manifest, "--detailed-exitcode")
+    assert plan.code == 0, plan.text
+    applied = world.run("apply", manifest, "--auto-approve")
+    assert applied.code == 0 and "No changes" in applied.out, applied.text
+    requests = world.sandbox.requests
+    assert {r.method for r in requests} == {"GET"}
+    assert not any(secret in r.path + r.query for r in requests)
+    assert world.live("encrata", org) == before
+    world.assert_no_secret_leaked()
