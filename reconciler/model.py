@@ -83,7 +83,7 @@ class Organization:
 @dataclass(frozen=True)
 class StoreConfig:
     name: str
-    type: Literal["keyring", "vault"]
+    type: str  # keyring, vault, or a plugin's (reconciler/plugins.py)
     service: str = "webhook-reconciler"  # keyring
     address: str | None = None  # vault
     token: Secret | None = field(default=None, repr=False)  # vault

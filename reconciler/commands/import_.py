@@ -14,7 +14,7 @@ from reconciler import output
 from reconciler.errors import ReconcilerError
 from reconciler.manifest.urls import url_host, url_path
 from reconciler.model import LiveWebhook
-from reconciler.providers.capabilities import CAPABILITIES, PROVIDER_NAMES, Capabilities
+from reconciler.providers.capabilities import CAPABILITIES, Capabilities
 from reconciler.redact import mask_userinfo
 from reconciler.secret import Secret
 
@@ -23,7 +23,7 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     parser = sub.add_parser("import", help="write a manifest for an account's existing webhooks")
-    parser.add_argument("--provider", required=True, choices=PROVIDER_NAMES)
+    parser.add_argument("--provider", required=True, help="an installed provider (e.g. ingate, encrata)")
     parser.add_argument("--base-url", metavar="URL", help="the API's base URL (default: the provider's)")
     parser.add_argument("--token-env", required=True, metavar="VAR", help="environment variable holding the API token")
     parser.add_argument("--org", metavar="NAME", help="organization name (default: the provider's name)")
@@ -35,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     from reconciler.providers import open_provider
 
+    if args.provider not in CAPABILITIES:
+        raise ReconcilerError(f"unknown provider '{args.provider}' (installed: {', '.join(CAPABILITIES)})")
     caps = CAPABILITIES[args.provider]
     base_url = (args.base_url or caps.default_base_url or "").rstrip("/")
     if not base_url:

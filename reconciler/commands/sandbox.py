@@ -9,7 +9,6 @@ import threading
 from types import FrameType
 
 from reconciler.errors import Interrupted, ReconcilerError
-from reconciler.providers.capabilities import PROVIDER_NAMES
 
 
 # Type functions raise ArgumentTypeError with the rule: argparse would otherwise name the function
@@ -109,7 +108,9 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for provider in PROVIDER_NAMES:
+        from reconciler.sandbox.registry import SPECS
+
+        for provider in SPECS:  # the built-in five, then every installed plugin's emulator
             print(f"{provider} {sandbox.base_url(provider)}")
         sys.stdout.flush()
         while not stop.wait(0.1):  # a timed wait: a signal handler runs only between waits

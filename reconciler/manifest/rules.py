@@ -15,11 +15,14 @@ from reconciler.manifest.policy import policy_violations
 from reconciler.manifest.urls import ambiguity, is_http_url
 from reconciler.manifest.yamlload import Document, Path, YMap, YSeq
 from reconciler.model import DesiredWebhook, Location, Organization, Policy, StoreConfig
-from reconciler.providers.capabilities import CAPABILITIES, Capabilities
+from reconciler.plugins import store as store_plugin
+from reconciler.plugins import stores as store_plugins
+from reconciler.providers.capabilities import BUILTIN, CAPABILITIES, Capabilities
 from reconciler.secret import Secret
 
 # Webhook fields only some providers take; each provider lists its own in `Capabilities.options`.
-_OPTIONS = frozenset().union(*(caps.options for caps in CAPABILITIES.values()))
+# (The built-ins': the schema names each option a webhook may carry.)
+_OPTIONS = frozenset().union(*(caps.options for caps in BUILTIN))
 _DAYS_PER_UNIT = {"d": 1, "w": 7}
 _IMPLICIT_STORE = StoreConfig(name="default", type="keyring")
 
@@ -120,9 +123,17 @@ class _Builder:
             self.store_sites[name] = doc.location(path, key=True)
             if not isinstance(spec, YMap) or not doc.ok(path):
                 continue
+            if store_plugin(spec["type"]) is None:
+                installed = list(store_plugins())
+                why = _not_installed("store types", spec["type"], installed, doc, (*path, "type"))
+                self._problem(doc.problem((*path, "type"), why))
+                continue
             if spec["type"] == "keyring":
                 service = spec.get("service", "webhook-reconciler")
                 self.stores_.append(StoreConfig(name, "keyring", service=service))
+                continue
+            if spec["type"] != "vault":  # a plugin's type: it reads the fields it needs from its config
+                self.stores_.append(self._plugin_store(doc, path, name, spec))
                 continue
             self._problem(_url_problem(doc, (*path, "address"), spec["address"]))
             token = _secret(doc, (*path, "token"), self.problems)
@@ -135,6 +146,19 @@ class _Builder:
                 path=spec.get("path", "webhooks"),
             )
             self.stores_.append(store)
+
+    def _plugin_store(self, doc: Document, path: Path, name: str, spec: YMap) -> StoreConfig:
+        token = _secret(doc, (*path, "token"), self.problems) if "token" in spec else None
+        address = spec.get("address")
+        return StoreConfig(
+            name,
+            spec["type"],
+            service=spec.get("service", "webhook-reconciler"),
+            address=address.rstrip("/") if isinstance(address, str) else None,
+            token=token,
+            mount=spec.get("mount", "secret"),
+            path=spec.get("path", "webhooks"),
+        )
 
     def policy(self, doc: Document) -> None:
         if "policy" not in doc.data:
@@ -175,7 +199,7 @@ class _Builder:
             else:
                 self.org_sites[name] = doc.location(path)
         provider = raw.get("provider") if doc.ok((*path, "provider")) else None
-        caps = CAPABILITIES.get(provider) if isinstance(provider, str) else None
+        caps = self._installed_provider(doc, (*path, "provider"), provider)
         base_url = self._base_url(doc, path, raw, caps)
         token = None
         if "token" in raw and doc.ok((*path, "token")):
@@ -195,6 +219,15 @@ class _Builder:
             webhooks=webhooks,
             location=_location(doc, path),
         )
+
+    def _installed_provider(self, doc: Document, path: Path, provider: object) -> Capabilities | None:
+        """SPEC §8: `provider:` accepts whatever is installed; an unknown one lists the installed ones."""
+        if not isinstance(provider, str):
+            return None
+        caps = CAPABILITIES.get(provider)
+        if caps is None:
+            self._problem(doc.problem(path, _not_installed("providers", provider, list(CAPABILITIES), doc, path)))
+        return caps
 
     def _base_url(self, doc: Document, path: Path, raw: YMap, caps: Capabilities | None) -> str | None:
         if "base_url" not in raw:
@@ -387,3 +420,16 @@ def _unknown_event(caps: Capabilities, event: str, *, shown: bool) -> str:
     if close:
         return f"{head}; did you mean '{close[0]}'?"
     return f"{head}; {caps.name} events are: {', '.join(catalog)}"
+
+
+def _not_installed(kind: str, value: str, installed: list[str], doc: Document, path: Path) -> str:
+    """SPEC §8: an unknown provider or store type lists the installed ones. A value from the environment is
+    not shown, nor what it nearly is."""
+    import difflib
+
+    names = ", ".join(installed)
+    if path in doc.refs:
+        return f"'{path[-1]}' (from ${{env:{doc.refs[path][0]}}}) must be one of the installed {kind}: {names}"
+    close = difflib.get_close_matches(value, installed, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"'{path[-1]}' must be one of the installed {kind}: {names}{hint}"

@@ -27,7 +27,7 @@ _TYPE_NAMES = {
     "array": "a list",
     "object": "a mapping",
 }
-_ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "default", "errorMessage"})
+_ANNOTATIONS = frozenset({"$schema", "$id", "title", "description", "default", "examples", "errorMessage"})
 _Check = Callable[[Any], bool]
 
 

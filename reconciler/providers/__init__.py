@@ -5,7 +5,6 @@ httpx and the adapters are imported on first use, so that `validate` (no network
 
 from __future__ import annotations
 
-import importlib
 import ssl
 import sys
 import threading
@@ -23,16 +22,6 @@ if TYPE_CHECKING:
     from reconciler.providers.http import ApiClient, RateLimiter, RetryPolicy
 
 __all__ = ["Provider", "close_all", "open_provider"]
-
-# provider name -> (module, class)
-_ADAPTERS: dict[str, tuple[str, str]] = {
-    "ingate": ("reconciler.providers.ingate", "IngateProvider"),
-    "infraaudit": ("reconciler.providers.infraaudit", "InfraAuditProvider"),
-    "keeptrusts": ("reconciler.providers.keeptrusts", "KeeptrustsProvider"),
-    "immuta": ("reconciler.providers.immuta", "ImmutaProvider"),
-    "encrata": ("reconciler.providers.encrata", "EncrataProvider"),
-}
-
 
 class _AdapterClass(Protocol):
     forbidden_hint: str
@@ -97,11 +86,12 @@ def close_all() -> None:
 
 
 def _adapter_class(name: str) -> _AdapterClass:
-    try:
-        module_name, class_name = _ADAPTERS[name]
-    except KeyError:
-        raise ProviderError(f"unknown provider {name!r} (known: {', '.join(_ADAPTERS)})") from None
-    cls: _AdapterClass = getattr(importlib.import_module(module_name), class_name)
+    from reconciler.plugins import load, provider, providers
+
+    plugin = provider(name)
+    if plugin is None:
+        raise ProviderError(f"unknown provider {name!r} (installed: {', '.join(providers())})")
+    cls: _AdapterClass = load(plugin.adapter)
     return cls
 
 

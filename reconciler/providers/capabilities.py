@@ -5,6 +5,7 @@ Kept as plain data, apart from the adapters, so `validate` needs no HTTP stack.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -124,5 +125,36 @@ ENCRATA = Capabilities(
     one_webhook_per_url=True,
 )
 
-CAPABILITIES: dict[str, Capabilities] = {c.name: c for c in (INGATE, INFRAAUDIT, KEEPTRUSTS, IMMUTA, ENCRATA)}
-PROVIDER_NAMES: tuple[str, ...] = tuple(CAPABILITIES)
+BUILTIN: tuple[Capabilities, ...] = (INGATE, INFRAAUDIT, KEEPTRUSTS, IMMUTA, ENCRATA)
+PROVIDER_NAMES: tuple[str, ...] = tuple(c.name for c in BUILTIN)  # the built-in five; plugins may add more
+
+
+class _Installed(Mapping[str, Capabilities]):
+    """Provider name -> capabilities of every installed provider (reconciler/plugins.py), read on first use."""
+
+    def _all(self) -> dict[str, Capabilities]:
+        from reconciler.plugins import providers
+
+        return {name: plugin.capabilities for name, plugin in providers().items()}
+
+    def __getitem__(self, name: str) -> Capabilities:
+        from reconciler.plugins import provider
+
+        plugin = provider(name)
+        if plugin is None:
+            raise KeyError(name)
+        return plugin.capabilities
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+CAPABILITIES: Mapping[str, Capabilities] = _Installed()
+
+
+def provider_names() -> tuple[str, ...]:
+    """The installed providers, the built-ins first."""
+    return tuple(CAPABILITIES)

@@ -8,14 +8,13 @@ from reconciler.stores.base import SecretStore
 
 
 def open_store(config: StoreConfig) -> SecretStore:
-    """The store a manifest's `secret_stores` entry describes; no I/O until its first call."""
-    # Imported here: keyring and hvac (which pulls in requests) cost start-up time commands may not need.
-    if config.type == "keyring":
-        from reconciler.stores.keyring import KeyringStore
+    """The store a manifest's `secret_stores` entry describes; no I/O until its first call. A type's library
+    (keyring; hvac, which pulls in requests) is imported only when that type is used."""
+    from reconciler.plugins import store, stores
 
-        return KeyringStore(config)
-    if config.type == "vault":
-        from reconciler.stores.vault import VaultStore
-
-        return VaultStore(config)
-    raise SecretStoreError(f"secret store {config.name!r}: unknown type {config.type!r}")
+    plugin = store(config.type)
+    if plugin is None:
+        raise SecretStoreError(
+            f"secret store {config.name!r}: unknown type {config.type!r} (installed: {', '.join(stores())})"
+        )
+    return plugin.open(config)

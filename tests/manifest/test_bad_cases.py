@@ -63,7 +63,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         "unknown provider",
         ORG.format(provider="ingat") + "        url: https://h.example/x\n",
         [
-            "m.yaml:4:15: organizations[0]: 'provider' must be one of: ingate, infraaudit, keeptrusts, "
+            "m.yaml:4:15: organizations[0]: 'provider' must be one of the installed providers: ingate, infraaudit, keeptrusts, "
             "immuta, encrata; did you mean 'ingate'?"
         ],
     ),
@@ -144,7 +144,7 @@ CASES: list[tuple[str, str, list[str]]] = [
     (
         "unknown store type",
         "version: 1\nsecret_stores:\n  k:\n    type: file\n",
-        ["m.yaml:4:11: secret_stores.k: 'type' must be one of: vault, keyring"],
+        ["m.yaml:4:11: secret_stores.k: 'type' must be one of the installed store types: keyring, vault"],
     ),
     (
         "undefined secret store",

@@ -85,7 +85,7 @@ def test_open_store_picks_the_type() -> None:
 
 def test_open_store_refuses_an_unknown_type() -> None:
     with pytest.raises(SecretStoreError, match="unknown type"):
-        open_store(StoreConfig(name="x", type="nope"))  # type: ignore[arg-type]
+        open_store(StoreConfig(name="x", type="nope"))
 
 
 def test_vault_store_needs_address_and_token() -> None:
