@@ -19,7 +19,7 @@ demo: install
 test: install lint typecheck unit
 
 lint: install
-	$(PY) -m ruff check reconciler tests bench
+	$(PY) -m ruff check reconciler tests bench examples/plugins
 
 typecheck: install
 	$(PY) -m mypy

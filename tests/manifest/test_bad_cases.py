@@ -63,8 +63,8 @@ CASES: list[tuple[str, str, list[str]]] = [
         "unknown provider",
         ORG.format(provider="ingat") + "        url: https://h.example/x\n",
         [
-            "m.yaml:4:15: organizations[0]: 'provider' must be one of the installed providers: ingate, infraaudit, keeptrusts, "
-            "immuta, encrata; did you mean 'ingate'?"
+            "m.yaml:4:15: organizations[0]: 'provider' must be one of the installed providers: ingate, infraaudit, "
+            "keeptrusts, immuta, encrata; did you mean 'ingate'?"
         ],
     ),
     (

@@ -32,7 +32,8 @@ def test_every_problem_of_every_file_at_once(tmp_path: Path, monkeypatch: pytest
     write(tmp_path, "a.yaml", "version: 1\norganizations:\n  - name: a\n    provider: nope\n    token: ${env:TOKEN}\n")
     write(tmp_path, "b.yaml", "organizations: []\nextra: 1\n")
     assert problems(["a.yaml", "b.yaml", "missing.yaml"]) == [
-        "a.yaml:4:15: organizations[0]: 'provider' must be one of the installed providers: ingate, infraaudit, keeptrusts, immuta, encrata",
+        "a.yaml:4:15: organizations[0]: 'provider' must be one of the installed providers: "
+        "ingate, infraaudit, keeptrusts, immuta, encrata",
         "b.yaml:1:1: missing required field 'version'",
         "b.yaml:2:1: unknown field 'extra'",
         "missing.yaml:1:1: no such file or directory",
@@ -335,7 +336,7 @@ def test_a_value_from_the_environment_is_held_to_its_fields_rule(tmp_path: Path)
     """
     path = write(tmp_path, "m.yaml", text)
     assert problems([path], {**ENV, "PROVIDER": "ingat"}) == [
-        f"{path}:4:15: organizations[0]: 'provider' (from ${{env:PROVIDER}}) must be one of the installed providers: ingate, infraaudit, "
-        "keeptrusts, immuta, encrata",  # no "did you mean": it would show what the value nearly is
+        f"{path}:4:15: organizations[0]: 'provider' (from ${{env:PROVIDER}}) must be one of the installed "
+        "providers: ingate, infraaudit, keeptrusts, immuta, encrata",  # no "did you mean": it would show what the value nearly is
         f"{path}:5:12: organizations[0]: 'token' must be a reference such as ${{env:NAME}}, never a literal secret",
     ]

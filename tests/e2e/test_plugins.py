@@ -1,0 +1,150 @@
+"""SPEC §8: the example provider plugin (examples/plugins/hookrelay), installed with pip beside the tool, runs its
+whole lifecycle against the sandbox, which serves its emulator; without it, the error lists what is installed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.world import World
+
+PLUGIN = Path(__file__).parents[2] / "examples" / "plugins" / "hookrelay"
+TOKEN = "sandbox-token"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The plugin installed by pip into a folder of its own (a test must not change the shared venv)."""
+    target = tmp_path_factory.mktemp("plugin-site")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
+        + ["--target", str(target), str(PLUGIN)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return target
+
+
+def environment(world: World, site: Path | None) -> dict[str, str]:
+    env = {
+        **world.keyring.env,
+        "PLUGIN_TOKEN": TOKEN,
+        "XDG_STATE_HOME": os.environ["XDG_STATE_HOME"],
+        "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"],
+        "NO_COLOR": "1",
+    }
+    env.pop("PYTHONPATH", None)
+    if site is not None:
+        env["PYTHONPATH"] = str(site)
+    return env
+
+
+@pytest.fixture
+def sandbox_urls(world: World, site: Path) -> Iterator[dict[str, str]]:
+    """`reconciler sandbox` in a process that has the plugin: provider -> base URL, as it prints them."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "sandbox", "--port", "0"],
+        env=environment(world, site),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        lines = [child.stdout.readline().split() for _ in range(6)]
+        yield {provider: url for provider, url in lines}
+    finally:
+        child.terminate()
+        child.communicate(timeout=30)
+
+
+def run(world: World, site: Path | None, *args: str) -> tuple[int, str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", *args],
+        env=environment(world, site),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    world.outputs += [done.stdout, done.stderr]
+    return done.returncode, done.stdout + done.stderr
+
+
+def manifest(world: World, base_url: str, hooks: list[dict[str, Any]]) -> str:
+    org = {"name": "acme-relay", "provider": "hookrelay", "base_url": base_url, "token": "${env:PLUGIN_TOKEN}",
+           "secret_store": "desktop", "prune": True, "webhooks": hooks}
+    doc = {"version": 1, "secret_stores": {"desktop": {"type": "keyring", "service": world.service}},
+           "organizations": [org]}
+    path = world.tmp / "relay.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return str(path)
+
+
+def live(base_url: str) -> list[dict[str, Any]]:
+    request = urllib.request.Request(f"{base_url}/api/v2/hooks", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        hooks: list[dict[str, Any]] = json.load(answer)["hooks"]
+    return hooks
+
+
+def test_the_sandbox_serves_an_installed_plugin_after_the_built_ins(sandbox_urls: dict[str, str]) -> None:
+    assert list(sandbox_urls) == ["ingate", "infraaudit", "keeptrusts", "immuta", "encrata", "hookrelay"]
+
+
+def test_a_plugin_provider_runs_its_whole_lifecycle(world: World, site: Path, sandbox_urls: dict[str, str]) -> None:
+    base = sandbox_urls["hookrelay"]
+    hooks = [{"name": "sent", "url": "https://hooks.acme.example/relay/sent", "events": ["message.sent"]}]
+    path = manifest(world, base, hooks)
+    assert run(world, site, "validate", path) == (0, "Valid: 1 organization(s), 1 webhook(s) in 1 file(s).\n")
+    code, text = run(world, site, "plan", path)
+    assert code == 0 and "+ sent" in text and "Plan: 1 to create" in text, text
+    code, text = run(world, site, "apply", path, "--auto-approve")
+    assert code == 0 and "Apply complete: 1 created" in text, text
+    (hook,) = live(base)
+    assert hook["name"] == "sent" and hook["topics"] == ["message.sent"]
+    first = world.stored("acme-relay", "sent")
+    assert first is not None
+    assert run(world, site, "plan", path, "--detailed-exitcode")[0] == 0
+    assert run(world, site, "drift", path)[0] == 0
+
+    changed = manifest(world, base, [{**hooks[0], "events": ["message.sent", "message.failed"], "active": False}])
+    code, text = run(world, site, "apply", changed, "--auto-approve")
+    assert code == 0 and "1 updated" in text, text
+    (hook,) = live(base)
+    assert hook["paused"] is True and sorted(hook["topics"]) == ["message.failed", "message.sent"]
+
+    code, text = run(world, site, "rotate", changed, "acme-relay/sent")
+    assert code == 0 and "secret rotated in place" in text, text
+    assert world.stored("acme-relay", "sent") not in (None, first)
+    assert run(world, site, "drift", changed)[0] == 0
+
+    importing = ("--provider", "hookrelay", "--base-url", base, "--token-env", "PLUGIN_TOKEN", "--org", "acme-relay")
+    code, text = run(world, site, "import", *importing)
+    assert code == 0, text
+    imported = yaml.safe_load(text)
+    assert imported["organizations"][0]["provider"] == "hookrelay"
+    assert [h["name"] for h in imported["organizations"][0]["webhooks"]] == ["sent"]
+
+    code, text = run(world, site, "apply", manifest(world, base, []), "--auto-approve", "--allow-deletes")
+    assert code == 0 and "1 deleted" in text, text
+    assert live(base) == [] and world.stored("acme-relay", "sent") is None
+
+
+def test_without_the_plugin_the_error_lists_what_is_installed(world: World) -> None:
+    path = manifest(world, "https://api.hookrelay.example", [{"name": "sent", "url": "https://hooks.acme.example/x"}])
+    code, text = run(world, None, "validate", path)
+    assert code == 1
+    assert (
+        "'provider' must be one of the installed providers: ingate, infraaudit, keeptrusts, immuta, encrata" in text
+    ), text
+    assert "Traceback" not in text
