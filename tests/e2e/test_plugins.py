@@ -25,9 +25,9 @@ TOKEN = "sandbox-token"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The plugin installed by pip into a folder of its own (a test must not change the shared venv)."""
     target = tmp_path_factory.mktemp("plugin-site")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
-        + ["--target", str(target), str(PLUGIN)],
+        [*pip, "--target", str(target), str(PLUGIN)],
         check=True,
         capture_output=True,
         text=True,

@@ -336,7 +336,8 @@ def test_a_value_from_the_environment_is_held_to_its_fields_rule(tmp_path: Path)
     """
     path = write(tmp_path, "m.yaml", text)
     assert problems([path], {**ENV, "PROVIDER": "ingat"}) == [
+        # No "did you mean": it would show what the value nearly is.
         f"{path}:4:15: organizations[0]: 'provider' (from ${{env:PROVIDER}}) must be one of the installed "
-        "providers: ingate, infraaudit, keeptrusts, immuta, encrata",  # no "did you mean": it would show what the value nearly is
+        "providers: ingate, infraaudit, keeptrusts, immuta, encrata",
         f"{path}:5:12: organizations[0]: 'token' must be a reference such as ${{env:NAME}}, never a literal secret",
     ]
