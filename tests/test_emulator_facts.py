@@ -12,56 +12,21 @@ from typing import Any
 
 import pytest
 
+from reconciler.conformance import differences, lifecycle, pairs
 from reconciler.providers.capabilities import CAPABILITIES, INGATE, PROVIDER_NAMES, Capabilities
-from reconciler.sandbox import ingate
+from reconciler.sandbox import Faults, Sandbox, ingate
 from reconciler.sandbox.registry import SPECS
-from reconciler.sandbox.wire import ApiFacts
-
-OPTION_FIELDS = {"verify_tls": "verifyTls"}  # a manifest option -> the API's field
-
-
-def _client_secret(facts: ApiFacts) -> str:
-    """The product's word for who makes the signing secret."""
-    if facts.client_secret_field is None:
-        return "never"
-    return "optional" if facts.issues_secret else "required"
-
-
-def _pairs(caps: Capabilities, facts: ApiFacts) -> dict[str, tuple[Any, Any]]:
-    """Each capability (by its field name) beside what the emulator's facts say it must be."""
-    return {
-        "default_base_url": (caps.default_base_url, facts.base_url),
-        "events": (caps.events, facts.events),
-        "empty_events_means_all": (caps.empty_events_means_all, facts.events is None or facts.min_events == 0),
-        "label_field": (caps.label_field, facts.label_field),
-        "has_description": (caps.has_description, facts.description_field is not None),
-        "pausable": (caps.pausable, facts.active_field is not None),
-        "client_secret": (caps.client_secret, _client_secret(facts)),
-        "rotate_in_place": (caps.rotate_in_place, facts.rotates_in_place),
-        "test": (caps.test, facts.test),
-        "deliveries": (caps.deliveries, bool(facts.delivery_statuses)),
-        "https_only": (caps.https_only, facts.https_only),
-        "options": (frozenset(OPTION_FIELDS.get(o, o) for o in caps.options), facts.extra_fields),
-        "requests_per_minute": (caps.requests_per_minute, facts.requests_per_minute),
-        "one_webhook_per_url": (caps.one_webhook_per_url, facts.unique_urls),
-    }
-
-
-def _describe(name: str, product: Any, emulator: Any) -> str:
-    if isinstance(product, frozenset) and isinstance(emulator, frozenset):
-        only_product = ", ".join(sorted(product - emulator)) or "-"
-        only_emulator = ", ".join(sorted(emulator - product)) or "-"
-        return f"{name}: only in the product: {only_product}; only in the emulator: {only_emulator}"
-    return f"{name}: the product says {product!r}, the emulator {emulator!r}"
-
-
-def differences(caps: Capabilities, facts: ApiFacts) -> list[str]:
-    """Every fact the two copies disagree on, one line each; empty when they agree."""
-    return [_describe(name, p, e) for name, (p, e) in _pairs(caps, facts).items() if p != e]
 
 
 def test_the_product_and_the_sandbox_know_the_same_providers() -> None:
     assert tuple(SPECS) == PROVIDER_NAMES
+
+
+@pytest.mark.parametrize("provider", PROVIDER_NAMES)
+def test_each_built_in_adapter_passes_the_conformance_lifecycle(sandbox: Sandbox, provider: str) -> None:
+    """The kit a plugin author runs (reconciler/conformance.py), on the built-ins and their emulators."""
+    sandbox.set_faults(Faults(encrata_rate_limit=None))
+    assert lifecycle(provider, sandbox.base_url(provider), "sandbox-token") == []
 
 
 @pytest.mark.parametrize("provider", PROVIDER_NAMES)
@@ -71,7 +36,7 @@ def test_the_product_table_agrees_with_the_emulator(provider: str) -> None:
 
 def test_every_capability_is_compared() -> None:
     """A capability added to the table without a counterpart in the emulators' facts fails here."""
-    compared = set(_pairs(INGATE, ingate.FACTS)) | {"name"}
+    compared = set(pairs(INGATE, ingate.FACTS)) | {"name"}
     assert compared == {f.name for f in dataclasses.fields(Capabilities)}
 
 

@@ -148,3 +148,26 @@ def test_without_the_plugin_the_error_lists_what_is_installed(world: World) -> N
         "'provider' must be one of the installed providers: ingate, infraaudit, keeptrusts, immuta, encrata" in text
     ), text
     assert "Traceback" not in text
+
+
+KIT = """
+import json, sys
+from reconciler.conformance import differences, lifecycle
+from webhook_reconciler_hookrelay import CAPABILITIES
+from webhook_reconciler_hookrelay.emulator import FACTS
+print(json.dumps([differences(CAPABILITIES, FACTS), lifecycle("hookrelay", sys.argv[1], "sandbox-token")]))
+"""
+
+
+def test_the_plugin_passes_the_conformance_kit(world: World, site: Path, sandbox_urls: dict[str, str]) -> None:
+    """What a plugin author runs (README "Writing a provider"): its capabilities against its emulator's facts,
+    and its adapter through a webhook's life against the emulator."""
+    done = subprocess.run(
+        [sys.executable, "-c", KIT, sandbox_urls["hookrelay"]],
+        env=environment(world, site),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout) == [[], []]
