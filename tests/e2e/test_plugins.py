@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml
 
@@ -90,6 +91,12 @@ def manifest(world: World, base_url: str, hooks: list[dict[str, Any]]) -> str:
     return str(path)
 
 
+def conforms(schema: str, document: Any) -> None:
+    """Reports about a plugin's orgs follow the published schemas too."""
+    published = json.loads((Path(__file__).parents[2] / "schemas" / schema).read_text())
+    jsonschema.Draft202012Validator(published).validate(document)
+
+
 def live(base_url: str) -> list[dict[str, Any]]:
     request = urllib.request.Request(f"{base_url}/api/v2/hooks", headers={"Authorization": f"Bearer {TOKEN}"})
     with urllib.request.urlopen(request, timeout=10) as answer:
@@ -115,10 +122,15 @@ def test_a_plugin_provider_runs_its_whole_lifecycle(world: World, site: Path, sa
     first = world.stored("acme-relay", "sent")
     assert first is not None
     assert run(world, site, "plan", path, "--detailed-exitcode")[0] == 0
-    assert run(world, site, "drift", path)[0] == 0
+    code, text = run(world, site, "drift", path, "--format", "json")
+    assert code == 0 and json.loads(text)["organizations"][0]["provider"] == "hookrelay", text
+    conforms("drift.schema.json", json.loads(text))
 
     changed = manifest(world, base, [{**hooks[0], "events": ["message.sent", "message.failed"], "active": False}])
-    code, text = run(world, site, "apply", changed, "--auto-approve")
+    saved = str(world.tmp / "plan.json")
+    assert run(world, site, "plan", changed, "-o", saved)[0] == 0
+    conforms("plan.schema.json", json.loads(Path(saved).read_text()))
+    code, text = run(world, site, "apply", "--plan", saved)  # a saved plan of a plugin's org is a valid plan
     assert code == 0 and "1 updated" in text, text
     (hook,) = live(base)
     assert hook["paused"] is True and sorted(hook["topics"]) == ["message.failed", "message.sent"]
