@@ -164,7 +164,29 @@ def check_current(plan: Plan, saved: dict[str, Any], *, skip: Mapping[str, str])
             moved = f"the changes planned for {old['name']} differ now (its stored records, or a rotation due)"
         else:
             continue
-        raise StalePlan(f"stale plan: {moved} since the plan was made; nothing applied. Run plan again.")
+        differ = what_moved(old["changes"], new["changes"])
+        detail = f"; planned then → now: {differ}" if differ else ""
+        raise StalePlan(f"stale plan: {moved} since the plan was made{detail}; nothing applied. Run plan again.")
+
+
+def what_moved(saved: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> str:
+    """Which webhooks' planned changes moved between the saved plan and a fresh one, and how: a reviewer
+    sees what the approval no longer covers. Both are plan documents, so values from ${env:...} are masked."""
+    from deepdiff import DeepDiff
+
+    before = {c["webhook"]: c for c in saved}
+    after = {c["webhook"]: c for c in fresh}
+    moved = sorted(DeepDiff(before, after, verbose_level=0).affected_root_keys)
+    return ", ".join(_moved_one(name, before.get(name), after.get(name)) for name in moved)
+
+
+def _moved_one(name: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    then, now = (c["action"] if c else "nothing" for c in (before, after))
+    if before is None or after is None or then != now:
+        return f"{name} ({then} → {now})"
+    old, new = ({f["field"]: f for f in c["fields"]} for c in (before, after))
+    fields = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    return f"{name} ({then}: {', '.join(fields) or 'details'} moved)"
 
 
 def confirmed(auto_approve: bool) -> bool:

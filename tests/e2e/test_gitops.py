@@ -124,6 +124,8 @@ def test_live_change_after_plan_is_refused_and_nothing_is_written(world: World, 
     refused = world.run("apply", "--plan", plan_file)
     assert refused.code == 3, refused.text
     assert "stale plan" in refused.err and "nothing applied" in refused.err
+    if change is out_of_band_console_edit:  # the edit moved a planned change: the message names it
+        assert "planned then → now: " in refused.err, refused.err
     assert writes(world) == []
     assert {p: world.live(p, f"acme-{p}") for p in ("ingate", "infraaudit")} == before
 
@@ -299,3 +301,28 @@ def test_a_saved_plan_is_stale_when_an_env_value_moved_and_says_so(
     refused = world.run("apply", "--plan", world.tmp / "older.json")
     assert refused.code == 3 and "it was made by an older version" in refused.err, refused.text
     assert world.run("apply", "--plan", plan_file).code == 0
+
+
+def test_a_stale_plan_says_what_its_approval_no_longer_covers() -> None:
+    from reconciler.commands.apply import what_moved
+
+    def change(action: str, webhook: str, *fields: tuple[str, Any, Any]) -> dict[str, Any]:
+        return {
+            "action": action,
+            "webhook": webhook,
+            "webhook_id": None,
+            "renamed_from": None,
+            "new_destination": False,
+            "protected": False,
+            "fields": [{"field": f, "before": b, "after": a, "masked": False} for f, b, a in fields],
+        }
+
+    saved = [change("update", "alerts", ("url", "https://a/1", "https://a/2")), change("create", "keys")]
+    fresh = [
+        change("update", "alerts", ("url", "https://a/0", "https://a/2"), ("active", True, False)),
+        change("delete", "old"),
+    ]
+    assert what_moved(saved, fresh) == (
+        "alerts (update: active, url moved), keys (create → nothing), old (nothing → delete)"
+    )
+    assert what_moved(saved, saved) == ""

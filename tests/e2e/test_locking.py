@@ -376,3 +376,17 @@ def test_a_hostile_lock_holder_is_shown_escaped(vault_setup: Setup) -> None:
     assert "\x1b" not in blocked.text and "\x07" not in blocked.text
     unlocked = world.run("unlock", path, "lock-ingate", "--yes")
     assert unlocked.code == 0 and "\x1b" not in unlocked.text
+
+
+def test_two_applies_on_different_orgs_run_side_by_side(setup: Setup) -> None:
+    """Two real runs at once, one org each: neither waits for the other (nobody says it is waiting)."""
+    world = setup.world
+    world.sandbox.set_faults(Faults(latency_ms=20))
+    orgs = specs(("ingate", "keeptrusts"), 6)
+    path = setup.write(orgs)
+    runs = [start(world, *apply_args(path, "--org", spec.name, "--lock-timeout", "0")) for spec in orgs]
+    results = [finish(world, child) for child in runs]
+    assert [code for code, _ in results] == [0, 0], results
+    assert not any("waiting" in text or "locked" in text for _, text in results), results
+    world.sandbox.set_faults(Faults())
+    setup.converged(orgs, path)
