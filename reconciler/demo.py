@@ -11,13 +11,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
+from reconciler.commands.sandbox import DEFAULT_PORT, TOKEN_ENV, URL_ENV
 from reconciler.providers.capabilities import PROVIDER_NAMES
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.keyring_session import KeyringSession, start_keyring_session
+from reconciler.sandbox.registry import spec_for
 
 DEMO_DIR = Path(".demo")
+BY_HAND = DEMO_DIR / "by-hand" / "webhooks.yaml"  # for README's "Try it by hand"
 SERVICE = "webhook-reconciler-demo"
 
 HOOKS: dict[str, list[tuple[str, str, list[str] | None]]] = {
@@ -31,9 +35,10 @@ HOOKS: dict[str, list[tuple[str, str, list[str] | None]]] = {
 }
 
 
-def manifest(sandbox: Sandbox, *, changed: bool) -> str:
+def manifest(base_url: Callable[[str], str], *, changed: bool, header: str = "") -> str:
     lines = [
         "# Written by `make demo`: one organization per provider, all on the local sandbox.",
+        *header.splitlines(),
         "version: 1",
         "secret_stores:",
         "  desktop:",
@@ -45,8 +50,8 @@ def manifest(sandbox: Sandbox, *, changed: bool) -> str:
         lines += [
             f"  - name: acme-{provider}",
             f"    provider: {provider}",
-            f"    base_url: {sandbox.base_url(provider)}",
-            "    token: ${env:SANDBOX_TOKEN}",
+            f"    base_url: {base_url(provider)}",
+            f"    token: ${{env:{TOKEN_ENV}}}",
             "    secret_store: desktop",
             "    prune: true",
             "    webhooks:",
@@ -94,12 +99,12 @@ def main() -> int:
             print("The sandbox serves all five APIs on loopback:")
             for provider in PROVIDER_NAMES:
                 print(f"  {provider} {sandbox.base_url(provider)}")
-            path.write_text(manifest(sandbox, changed=False))
+            path.write_text(manifest(sandbox.base_url, changed=False))
             print(f"\nManifest: {path}")
             step("Validate (no network)", ["validate", str(path.parent)], env)
             step("Plan: everything is new", ["plan", str(path.parent)], env)
             step("Apply: create the webhooks, store each secret", ["apply", str(path.parent), "--auto-approve"], env)
-            path.write_text(manifest(sandbox, changed=True))
+            path.write_text(manifest(sandbox.base_url, changed=True))
             print(f"\nChanged {path}: fewer events everywhere, one more Ingate webhook.")
             step("Plan: field-level diff", ["plan", str(path.parent)], env)
             step("Apply the change", ["apply", str(path.parent), "--auto-approve"], env)
@@ -114,7 +119,23 @@ def main() -> int:
         finally:
             if session is not None:
                 session.stop()
+    write_by_hand()
     return 0
+
+
+def write_by_hand() -> None:
+    """The demo's sandbox and keyring are gone now; leave a manifest for the ones README's "Try it by hand"
+    starts: `reconciler sandbox --keyring --env-file FILE` writes SANDBOX_URL and SANDBOX_TOKEN to FILE."""
+    BY_HAND.parent.mkdir(parents=True, exist_ok=True)
+    # Any port works: the sandbox exports its own URL; the paths after it are the provider's.
+    header = (
+        f"# For a sandbox started by hand (README: Try it by hand): `reconciler sandbox --keyring --env-file FILE`\n"
+        f"# writes {URL_ENV} (http://127.0.0.1:{DEFAULT_PORT} by default) and {TOKEN_ENV} to FILE; `. FILE` sets them."
+    )
+    BY_HAND.write_text(
+        manifest(lambda p: f"${{env:{URL_ENV}}}/{p}{spec_for(p).base_suffix}", changed=False, header=header)
+    )
+    print(f"\nThe demo's sandbox and keyring are stopped. To try it by hand (README: Try it by hand): {BY_HAND}")
 
 
 def show_secrets(env: dict[str, str]) -> None:

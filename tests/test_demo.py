@@ -14,3 +14,6 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "Plan: 0 to create, 0 to update, 0 to delete." in done.stdout
     assert "No drift: 5 organization(s) in sync." in done.stdout
     assert done.stdout.count(": stored (") == 6
+    by_hand = (tmp_path / ".demo" / "by-hand" / "webhooks.yaml").read_text()  # for README's "Try it by hand"
+    assert "base_url: ${env:SANDBOX_URL}/immuta/marketplace" in by_hand and "${env:SANDBOX_TOKEN}" in by_hand
+    assert "Try it by hand" in done.stdout

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shlex
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
+from reconciler import output
 from reconciler.errors import Interrupted, ReconcilerError
+
+if TYPE_CHECKING:
+    from reconciler.sandbox import Sandbox
+
+DEFAULT_PORT = 8900
+# The variables a manifest made for the sandbox reads (`make demo` writes one: .demo/by-hand/).
+URL_ENV, TOKEN_ENV = "SANDBOX_URL", "SANDBOX_TOKEN"
 
 
 # Type functions raise ArgumentTypeError with the rule: argparse would otherwise name the function
@@ -52,8 +65,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description="Serve local emulators of the five provider APIs; prints '<provider> <base_url>' per line.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=_port, default=8900, help="port (default 8900; 0 = any free port)")
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free port)"
+    )
     parser.add_argument("--token", default="sandbox-token", help="accepted bearer token (default sandbox-token)")
+    parser.add_argument(
+        "--keyring",
+        action="store_true",
+        help="also start a private Secret Service (gnome-keyring on its own D-Bus) for as long as the sandbox "
+        "runs, and print the `export` lines that point a shell at it, after the provider lines",
+    )
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help=f"once serving, write the `export` lines ({URL_ENV}, {TOKEN_ENV} and, with --keyring, the keyring's) "
+        "to FILE for `. FILE`; removed again when the sandbox stops",
+    )
     parser.add_argument(
         "--variant",
         type=_variant,
@@ -97,26 +124,63 @@ def run(args: argparse.Namespace) -> int:
             encrata_rate_limit=None if args.no_encrata_rate_limit else Faults().encrata_rate_limit,
         )
     )
+    if args.env_file:  # a shell waiting for the file must not find the last run's
+        with contextlib.suppress(OSError):
+            Path(args.env_file).unlink()
+    with _keyring(args.keyring) as keyring_env:
+        try:
+            sandbox.start()
+        except OSError as err:
+            raise ReconcilerError(f"sandbox: cannot listen on {args.host}:{args.port}: {err.strerror}") from None
+        try:
+            exports = {URL_ENV: sandbox.url, TOKEN_ENV: args.token, **keyring_env}
+            return _serve(sandbox, exports, keyring=args.keyring, env_file=args.env_file)
+        finally:
+            sandbox.stop()
+
+
+@contextlib.contextmanager
+def _keyring(wanted: bool) -> Iterator[dict[str, str]]:
+    """The private Secret Service's variables while it runs (none without --keyring)."""
+    if not wanted:
+        yield {}
+        return
+    from reconciler.sandbox.keyring_session import KeyringSessionError, start_keyring_session
+
     try:
-        sandbox.start()
-    except OSError as err:
-        raise ReconcilerError(f"sandbox: cannot listen on {args.host}:{args.port}: {err.strerror}") from None
+        session = start_keyring_session()
+    except KeyringSessionError as exc:
+        raise ReconcilerError(f"sandbox --keyring: {exc}") from None
+    with session:
+        yield dict(session.env)
+
+
+def _serve(sandbox: Sandbox, exports: dict[str, str], *, keyring: bool, env_file: str | None) -> int:
+    """Print the provider lines (SPEC §4, first and unchanged, so a script reads them as before), then with
+    --keyring the `export` lines; write --env-file last, so that a shell waiting for it finds everything up."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    lines = "".join(f"export {name}={shlex.quote(value)}\n" for name, value in exports.items())
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         from reconciler.sandbox.registry import SPECS
 
         for provider in SPECS:  # the built-in five, then every installed plugin's emulator
             print(f"{provider} {sandbox.base_url(provider)}")
+        if keyring:
+            print(lines, end="")
         sys.stdout.flush()
+        if env_file:
+            output.write_file(env_file, lines)
         while not stop.wait(0.1):  # a timed wait: a signal handler runs only between waits
             pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        sandbox.stop()
+        if env_file:  # its bus is gone: a stale file would point the next shell at nothing
+            with contextlib.suppress(OSError):
+                Path(env_file).unlink()
     return Interrupted.exit_code  # 130: it serves until interrupted, and SPEC §4 gives that exit code
