@@ -227,7 +227,8 @@ def plan_orgs(
     results = parallel_map(one, list(orgs), 2 * session.parallelism)
     states = {state.org.name: state for _, state in results if state is not None}
     manifest = session.manifest
-    return Plan(manifest.paths, manifest.digest, tuple(p for p, _ in results)), states
+    plan = Plan(manifest.paths, manifest.digest, tuple(p for p, _ in results), policy_file=manifest.policy_file)
+    return plan, states
 
 
 def select_orgs(manifest: Manifest, names: Sequence[str] | None) -> list[Organization]:

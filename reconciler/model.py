@@ -96,6 +96,16 @@ class Policy:
     allowed_hosts: tuple[str, ...] | None = None  # None: any host
     allow_http: bool = False
     allow_private_addresses: bool = False
+    allowed_api_hosts: tuple[str, ...] = ()  # beside each provider's documented API hosts
+    name: str = "the policy"  # how messages call it: the manifests' policy, or the --policy file
+
+
+@dataclass(frozen=True)
+class PolicyFile:
+    """The `--policy FILE` a run was given, as a saved plan records it."""
+
+    path: str  # as given
+    digest: str  # sha256 over its bytes, as the manifests' digest is made
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,7 @@ class Manifest:
     # Organizations and webhooks as written: with `validate --offline`, one whose value could not be read
     # (a variable not set) is counted here but not built.
     declared: tuple[int, int] = (0, 0)
+    policy_file: PolicyFile | None = None  # `--policy FILE`, which the manifests' policy can only narrow
 
     def store(self, name: str) -> StoreConfig:
         for store in self.stores:

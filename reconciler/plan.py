@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from reconciler.errors import UnsafePlan
-from reconciler.model import DesiredWebhook, LiveWebhook, Organization
+from reconciler.model import DesiredWebhook, LiveWebhook, Organization, PolicyFile
 
 Action = Literal["create", "update", "delete", "replace"]
 ACTION_ORDER: dict[str, int] = {"create": 0, "replace": 1, "update": 2, "delete": 3}
@@ -82,6 +82,7 @@ class Plan:
     # See masked_digest(): set for a plan written as JSON (what `apply --plan` reads); None when no webhook
     # field comes from ${env:...}.
     masked_digest: str | None = None
+    policy_file: PolicyFile | None = None  # `--policy FILE`: `apply --plan` reads it again, and it must not move
 
     @property
     def changes(self) -> tuple[Change, ...]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler import output
 from reconciler.applier import ApplyReport, apply_plan, flush_recovery
-from reconciler.commands.common import add_lock_timeout, add_selection, load
+from reconciler.commands.common import add_lock_timeout, add_policy, add_selection, load
 from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
 from reconciler.errors import ReconcilerError, StalePlan
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH
@@ -32,18 +32,27 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
     )
     add_selection(parser)
     add_lock_timeout(parser)
+    add_policy(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     saved: dict[str, Any] | None = None
     if args.plan:
-        if args.paths or args.orgs:
-            raise ReconcilerError("--plan FILE applies the saved plan's manifests and orgs: give no PATH or --org")
+        if args.paths or args.orgs or args.policy:
+            # As Terraform refuses -var with a saved plan: the plan alone says what it was made with.
+            raise ReconcilerError(
+                "--plan FILE applies the saved plan's manifests and orgs, with the policy file it records: "
+                "give no PATH or --org (nor --policy)"
+            )
         saved = read_saved(args.plan)
-        manifest = load(saved["paths"])
+        recorded = saved.get("policy_file")
+        manifest = load(saved["paths"], recorded["path"] if recorded else None)
         if manifest.digest != saved["manifest_digest"]:
             raise StalePlan("stale plan: the manifests changed since it was made; nothing applied")
+        if recorded and (manifest.policy_file is None or manifest.policy_file.digest != recorded["digest"]):
+            moved = f"the policy file {recorded['path']} changed since it was made"
+            raise StalePlan(f"stale plan: {moved}; nothing applied")
         orgs = select_orgs(manifest, [o["name"] for o in saved["organizations"]])
         if masked_digest(manifest.digest, orgs) != saved.get("masked_digest"):
             if "masked_digest" in saved:
@@ -54,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not args.paths:
             raise ReconcilerError("apply needs PATH... or --plan FILE")
-        manifest = load(args.paths)
+        manifest = load(args.paths, args.policy)
         orgs = select_orgs(manifest, args.orgs)
     session = Session(manifest, read_only=False, parallelism=args.parallelism, lock_timeout=args.lock_timeout)
     try:

@@ -15,13 +15,13 @@ from reconciler.planner import AmbiguousMatch, match
 FORMATS = ("text", "json", "markdown")
 
 
-def load(paths: Sequence[str]) -> Manifest:
+def load(paths: Sequence[str], policy_file: str | None = None) -> Manifest:
     """The manifests, validated; every env-sourced value is registered with the redactor as it is read.
     Their warnings (a field the provider cannot store) go to stderr, as Terraform's plan shows its own,
     except under --quiet: they are `validate`'s result, not plan's."""
     from reconciler.manifest import load_manifests
 
-    manifest = load_manifests(paths)
+    manifest = load_manifests(paths, policy_file=policy_file)
     if not output.quiet():
         for warning in manifest.warnings:
             output.error(warning.as_warning())
@@ -31,6 +31,15 @@ def load(paths: Sequence[str]) -> Manifest:
 def add_paths(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
     parser.add_argument(
         "paths", nargs="+" if required else "*", metavar="PATH", help="manifest file or directory (read recursively)"
+    )
+
+
+def add_policy(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="a policy of its own file (`version: 1` and `policy`), e.g. from the default branch: every URL must "
+        "pass it, so the manifests' own policy can only narrow it",
     )
 
 
@@ -84,7 +93,7 @@ def add_format(parser: argparse.ArgumentParser) -> None:
 
 def read_only_session(args: argparse.Namespace) -> tuple[Session, list[Organization]]:
     """The manifests of PATH..., a session that refuses every write, and the organizations --org selects."""
-    manifest = load(args.paths)
+    manifest = load(args.paths, args.policy)
     return Session(manifest, read_only=True, parallelism=args.parallelism), select_orgs(manifest, args.orgs)
 
 

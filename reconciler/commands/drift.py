@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from reconciler import output
-from reconciler.commands.common import add_format, add_paths, add_selection, read_only_session
+from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
 from reconciler.drift import check_drift
 from reconciler.render import json as render_json
 from reconciler.render import markdown as render_markdown
@@ -22,6 +22,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "--fail-on-delivery-errors", action="store_true", help="failing deliveries count as drift (exit 2)"
     )
     add_selection(parser)
+    add_policy(parser)
     parser.set_defaults(func=run)
 
 

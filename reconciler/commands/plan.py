@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler import output
-from reconciler.commands.common import add_format, add_paths, add_selection, read_only_session
+from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
 from reconciler.engine import plan_orgs
 from reconciler.plan import Plan, masked_digest
 from reconciler.render import json as render_json
@@ -24,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "--detailed-exitcode", action="store_true", help="exit 2 when there are changes, 0 when there are none"
     )
     add_selection(parser)
+    add_policy(parser)
     parser.set_defaults(func=run)
 
 

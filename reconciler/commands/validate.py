@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from reconciler import output
-from reconciler.commands.common import add_paths
+from reconciler.commands.common import add_paths, add_policy
 from reconciler.manifest import load_manifests
 
 
@@ -19,14 +19,18 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
         help="need no environment: a ${env:...} variable that is not set is a warning, and the checks that "
         "need its value are skipped (pre-commit hooks, editors, laptops without CI secrets)",
     )
+    add_policy(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    manifest = load_manifests(args.paths, offline=args.offline)
+    manifest = load_manifests(args.paths, offline=args.offline, policy_file=args.policy)
     for warning in manifest.warnings:  # validate's findings: shown under --quiet too
         output.error(warning.as_warning())
     orgs, hooks = manifest.declared
     warned = f", {len(manifest.warnings)} warning(s)" if manifest.warnings else ""
-    output.emit(f"Valid: {orgs} organization(s), {hooks} webhook(s) in {len(manifest.files)} file(s){warned}.")
+    within = f", within the policy of {args.policy}" if args.policy else ""
+    output.emit(
+        f"Valid: {orgs} organization(s), {hooks} webhook(s) in {len(manifest.files)} file(s){within}{warned}."
+    )
     return 0

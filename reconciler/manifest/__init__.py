@@ -11,28 +11,38 @@ from collections.abc import Mapping, Sequence
 
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest.interpolate import substitute_env
+from reconciler.manifest.policy import policy_of
 from reconciler.manifest.rules import build
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH, check_schema
 from reconciler.manifest.sources import read_sources
 from reconciler.manifest.yamlload import Document, parse
-from reconciler.model import Manifest
+from reconciler.model import Manifest, Policy, PolicyFile
 
 __all__ = ["MANIFEST_SCHEMA_PATH", "load_manifests"]
 
 
 def load_manifests(
-    paths: Sequence[str], environ: Mapping[str, str] | None = None, *, offline: bool = False
+    paths: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+    *,
+    offline: bool = False,
+    policy_file: str | None = None,
 ) -> Manifest:
     """Read `paths` (files or directories), merged in order; raise ManifestError with every problem.
 
     `offline` (`validate --offline`): a `${env:}` variable that is not set is a warning, not a problem; the
     checks that need its value are skipped. Warnings (those, and fields a provider cannot store) are in the
-    Manifest, or beside the problems of a ManifestError."""
+    Manifest, or beside the problems of a ManifestError.
+
+    `policy_file` (`--policy FILE`): a policy of its own file, which every URL must pass beside the
+    manifests' own policy, so that the manifests can only narrow it."""
     if isinstance(paths, str):  # a lone string would otherwise be read as paths of one character
         paths = [paths]
     env = os.environ if environ is None else environ
-    sources, digest, problems = read_sources(paths)
     warnings: list[Problem] = []
+    base_policy, policy_ref, problems = (None, None, []) if policy_file is None else _policy_file(policy_file, env)
+    sources, digest, source_problems = read_sources(paths)
+    problems.extend(source_problems)
     docs: list[Document] = []
     for source in sources:
         doc, parse_problems = parse(source.file, source.text)
@@ -46,7 +56,7 @@ def load_manifests(
         for path in invalid | doc.broken:
             doc.taint(path)
         docs.append(doc)
-    built = build(docs)
+    built = build(docs, base_policy)
     problems.extend(built.problems)
     warnings.extend(built.warnings)
     if problems:
@@ -60,7 +70,38 @@ def load_manifests(
         organizations=built.organizations,
         warnings=tuple(_unique(warnings)),
         declared=built.declared,
+        policy_file=policy_ref,
     )
+
+
+_POLICY_FILE_KEYS = ("version", "policy")
+
+
+def _policy_file(path: str, env: Mapping[str, str]) -> tuple[Policy | None, PolicyFile | None, list[Problem]]:
+    """The policy of a `--policy FILE`, checked by the manifest schema's rules, and its digest; a file that holds
+    anything but `version` and `policy` is refused, so no one mistakes a manifest for a policy file."""
+    if os.path.isdir(path):
+        return None, None, [Problem(path, 1, 1, "--policy takes one file, not a directory")]
+    sources, digest, problems = read_sources([path])
+    if not sources:
+        return None, None, problems
+    doc, parse_problems = parse(sources[0].file, sources[0].text)
+    problems.extend(parse_problems)
+    if doc is None:
+        return None, None, problems
+    problems.extend(substitute_env(doc, env))
+    schema_problems, invalid = check_schema(doc)
+    problems.extend(schema_problems)
+    for key in doc.data:
+        if key not in _POLICY_FILE_KEYS:
+            message = f"a --policy file holds only 'version' and 'policy', not '{key}'"
+            problems.append(doc.problem((key,), message, key=True, where=()))
+    if "policy" not in doc.data:
+        problems.append(Problem(doc.file, 1, 1, "a --policy file needs a 'policy' mapping"))
+        return None, None, problems
+    if invalid or doc.broken:
+        return None, None, problems
+    return policy_of(doc.data["policy"], "the --policy file"), PolicyFile(path, digest), problems
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.errors import Problem
-from reconciler.manifest.policy import policy_violations
-from reconciler.manifest.urls import ambiguity, is_http_url
+from reconciler.manifest.policy import api_host_violations, policy_of, policy_violations
+from reconciler.manifest.urls import ambiguity, has_credentials, is_http_url
 from reconciler.manifest.yamlload import Document, Path, YMap, YSeq
 from reconciler.model import DesiredWebhook, Location, Organization, Policy, StoreConfig
 from reconciler.plugins import store as store_plugin
@@ -39,9 +39,10 @@ class Built:
     declared: tuple[int, int] = (0, 0)  # organizations and webhooks as written, built or not
 
 
-def build(docs: list[Document]) -> Built:
-    """Stores and the policy first, from every file, so an organization may use a later file's store."""
-    builder = _Builder()
+def build(docs: list[Document], base_policy: Policy | None = None) -> Built:
+    """Stores and the policy first, from every file, so an organization may use a later file's store.
+    `base_policy` (`--policy FILE`) holds beside the manifests' own: a URL must pass both."""
+    builder = _Builder(base_policy)
     for doc in docs:
         builder.stores(doc)
     for doc in docs:
@@ -94,8 +95,9 @@ def _url_problem(doc: Document, path: Path, url: str) -> Problem | None:
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, base_policy: Policy | None) -> None:
         self.stores_: list[StoreConfig] = []
+        self.base_policy = base_policy
         self.policy_: Policy | None = None
         self.organizations_: list[Organization] = []
         self.problems: list[Problem] = []
@@ -168,14 +170,12 @@ class _Builder:
             self._problem(doc.problem(("policy",), message, key=True, where=()))
             return
         self.policy_site = doc.location(("policy",), key=True)
-        spec = doc.data["policy"]
         if doc.ok(("policy",)):
-            hosts = spec.get("allowed_hosts")
-            self.policy_ = Policy(
-                allowed_hosts=None if hosts is None else tuple(hosts),
-                allow_http=spec.get("allow_http", False),
-                allow_private_addresses=spec.get("allow_private_addresses", False),
-            )
+            self.policy_ = policy_of(doc.data["policy"], "the policy")
+
+    def _policies(self) -> tuple[Policy, ...]:
+        """Every policy in force: the --policy file's and the manifests' (which can so only narrow it)."""
+        return tuple(policy for policy in (self.base_policy, self.policy_) if policy is not None)
 
     def organizations(self, doc: Document) -> None:
         orgs = doc.data.get("organizations")
@@ -238,7 +238,21 @@ class _Builder:
         if not doc.ok((*path, "base_url")):
             return None
         url: str = raw["base_url"]
-        self._problem(_url_problem(doc, (*path, "base_url"), url))
+        url_path = (*path, "base_url")
+        problem = _url_problem(doc, url_path, url)
+        if problem is not None:
+            self._problem(problem)
+            return None
+        if has_credentials(url):
+            message = (
+                "'base_url' must not carry 'user:password@': the org's token is its only credential (an HTTP "
+                "client would send these instead, as Basic auth)"
+            )
+            self._problem(doc.problem(url_path, message))
+        if caps is not None:  # the token goes where base_url points: each policy must allow that host
+            for policy in self._policies():
+                for message in api_host_violations(url, caps, policy, masked=url_path in doc.refs):
+                    self._problem(doc.problem(url_path, message))
         return url.rstrip("/")
 
     def _store_of(self, doc: Document, path: Path, raw: YMap) -> str | None:
@@ -387,8 +401,7 @@ class _Builder:
             return None
         if caps is not None and caps.https_only and url.lower().startswith("http://"):
             self._problem(doc.problem(url_path, f"'url' must use https://: {caps.name} only delivers to HTTPS"))
-        policy = self.policy_
-        if policy is not None:
+        for policy in self._policies():
             for message in policy_violations(url, policy, masked=url_path in doc.refs):
                 self._problem(doc.problem(url_path, message))
         return url

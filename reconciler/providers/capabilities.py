@@ -27,6 +27,8 @@ class Capabilities:
     options: frozenset[str]  # provider-only webhook fields the manifest may set
     requests_per_minute: int | None  # documented rate limit, if any
     one_webhook_per_url: bool = False  # a second webhook with the same URL is refused (Encrata: 409 duplicate)
+    # Documented API hosts beside the default base URL's: with a policy, a base_url may name these unlisted.
+    api_hosts: frozenset[str] = frozenset()
 
 
 INGATE = Capabilities(
@@ -105,6 +107,7 @@ IMMUTA = Capabilities(
     https_only=False,
     options=frozenset({"verify_tls"}),
     requests_per_minute=None,
+    api_hosts=frozenset({"na.api.immutacloud.com", "eu.api.immutacloud.com", "ap.api.immutacloud.com"}),
 )
 
 ENCRATA = Capabilities(
@@ -123,6 +126,7 @@ ENCRATA = Capabilities(
     options=frozenset(),
     requests_per_minute=30,
     one_webhook_per_url=True,
+    api_hosts=frozenset({"api.encrata.com"}),  # the vendor SDK's default (CODE); the docs use encrata.com
 )
 
 BUILTIN: tuple[Capabilities, ...] = (INGATE, INFRAAUDIT, KEEPTRUSTS, IMMUTA, ENCRATA)

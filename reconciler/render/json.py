@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -17,6 +18,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "paths": list(plan.paths),
         "manifest_digest": plan.manifest_digest,
         "masked_digest": plan.masked_digest,
+        "policy_file": None if plan.policy_file is None else dataclasses.asdict(plan.policy_file),
         "summary": plan.counts(),
         "organizations": [org_document(o) for o in plan.orgs],
     }

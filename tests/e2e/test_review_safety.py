@@ -28,7 +28,10 @@ def test_policy_refuses_destinations_before_any_request(world: World) -> None:
     folder = world.tmp / "manifests"
     folder.mkdir()
     policy = folder / "00-policy.yaml"
-    policy.write_text("version: 1\npolicy:\n  allowed_hosts: [hooks.acme.example, '*.acme.example']\n")
+    policy.write_text(
+        "version: 1\npolicy:\n  allowed_hosts: [hooks.acme.example, '*.acme.example']\n"
+        "  allowed_api_hosts: ['127.0.0.1']\n"  # the sandbox's host, where the orgs' tokens go
+    )
     bad = {
         "https://evil.example/x": "matches no entry of the policy's allowed_hosts",
         "http://hooks.acme.example/plain": "uses http://, which the policy refuses (allow_http is false)",
@@ -57,7 +60,7 @@ def test_policy_refuses_destinations_before_any_request(world: World) -> None:
     (folder / "10-second-policy.yaml").unlink()
     policy.write_text(
         "version: 1\npolicy:\n  allowed_hosts: ['*.example', 10.1.2.3]\n"
-        "  allow_http: true\n  allow_private_addresses: true\n"
+        "  allow_http: true\n  allow_private_addresses: true\n  allowed_api_hosts: ['127.0.0.1']\n"
     )
     assert world.run("plan", folder).code == 0
     assert world.sandbox.requests
