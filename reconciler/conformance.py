@@ -46,6 +46,7 @@ def pairs(caps: Capabilities, facts: ApiFacts) -> dict[str, tuple[Any, Any]]:
         "options": (frozenset(OPTION_FIELDS.get(o, o) for o in caps.options), facts.extra_fields),
         "requests_per_minute": (caps.requests_per_minute, facts.requests_per_minute),
         "one_webhook_per_url": (caps.one_webhook_per_url, facts.unique_urls),
+        "api_hosts": (caps.api_hosts, facts.other_hosts),
     }
 
 

@@ -107,7 +107,7 @@ IMMUTA = Capabilities(
     https_only=False,
     options=frozenset({"verify_tls"}),
     requests_per_minute=None,
-    api_hosts=frozenset({"na.api.immutacloud.com", "eu.api.immutacloud.com", "ap.api.immutacloud.com"}),
+    api_hosts=frozenset({"eu.api.immutacloud.com", "ap.api.immutacloud.com"}),  # the EU and AP regions
 )
 
 ENCRATA = Capabilities(

@@ -20,7 +20,8 @@ from reconciler.sandbox.wire import ApiError, ApiFacts, ProviderSpec, RateLimitS
 # "Valid events" of the create call (seed 004).
 EVENTS = frozenset({"lookup.completed", "apikey.created", "apikey.revoked", "credits.low", "credits.exhausted"})
 FACTS = ApiFacts(
-    base_url="https://encrata.com",  # the docs' examples (the vendor's SDK defaults to api.encrata.com)
+    base_url="https://encrata.com",  # the docs' examples
+    other_hosts=frozenset({"api.encrata.com"}),  # the vendor's SDK's default
     events=EVENTS,
     min_events=1,  # "At least one event is required."
     https_only=True,

@@ -14,7 +14,8 @@ from reconciler.sandbox.state import Context, new_uuid
 from reconciler.sandbox.wire import ApiError, ApiFacts, ProviderSpec, Request, Response, Route
 
 FACTS = ApiFacts(
-    base_url="https://na.api.immutacloud.com/marketplace",  # also eu. and ap.
+    base_url="https://na.api.immutacloud.com/marketplace",
+    other_hosts=frozenset({"eu.api.immutacloud.com", "ap.api.immutacloud.com"}),  # "{na|eu|ap}.api..."
     events=None,  # every webhook gets every event
     min_events=0,
     https_only=False,  # a `uri`; TLS verification can even be switched off

@@ -100,6 +100,7 @@ class ApiFacts:
     extra_fields: frozenset[str] = frozenset()  # settings no other API has (Immuta's verifyTls)
     requests_per_minute: int | None = None  # a documented rate limit per API key
     unique_urls: bool = False  # a second webhook with the same URL is refused (409)
+    other_hosts: frozenset[str] = frozenset()  # documented API hosts beside the base URL's (regions, an SDK's)
 
 
 @dataclass(frozen=True)
