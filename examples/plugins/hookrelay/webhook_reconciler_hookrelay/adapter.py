@@ -4,11 +4,10 @@ limits, bounded reads, read-only refusal), error handling and the JSON helpers."
 from __future__ import annotations
 
 from typing import ClassVar
-from urllib.parse import quote
 
 from reconciler.model import DesiredWebhook, LiveWebhook
 from reconciler.providers.capabilities import Capabilities
-from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, merged, text
+from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, merged, segment, text
 from reconciler.secret import Secret
 from webhook_reconciler_hookrelay import CAPABILITIES
 
@@ -16,7 +15,7 @@ PATH = "/api/v2/hooks"
 
 
 def _at(webhook_id: str) -> str:
-    return f"{PATH}/{quote(webhook_id, safe='')}"  # an id from the API never changes which resource is reached
+    return f"{PATH}/{segment(webhook_id)}"  # an id from the API never changes which resource is reached
 
 
 class HookrelayProvider(Adapter):
