@@ -17,12 +17,14 @@ import pytest
 import yaml
 
 from tests.e2e.world import World
+from tests.fixtures.gitlab_api import TOKEN, USER_ID, GitLab, gitlab_api
 from tests.fixtures.keyring_service import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
 GITHUB = ROOT / "examples" / "github" / "webhooks.yml"
 GITLAB = ROOT / "examples" / "gitlab" / ".gitlab-ci.yml"
+COMPONENT = ROOT / "templates" / "webhook-reconciler.yml"
 PRE_COMMIT = ROOT / ".pre-commit-hooks.yaml"
 SHELL_STOP = re.compile(r"\s(?:>|\||&&|;|2>)")
 
@@ -73,6 +75,19 @@ def test_gitlab_pipeline_matches_the_gitlab_ci_schema() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_gitlab_component_matches_the_gitlab_ci_schema(tmp_path: Path) -> None:
+    """A component is two YAML documents: the `spec:` header, then the jobs; each is checked on its own."""
+    needs_module("check_jsonschema")
+    header, jobs = yaml.safe_load_all(COMPONENT.read_text())
+    assert set(header) == {"spec"}
+    files = []
+    for name, document in (("header", header), ("jobs", jobs)):
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(document))
+    result = run_tool("check_jsonschema", "--builtin-schema", "vendor.gitlab-ci", *map(str, files))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_pre_commit_hooks_manifest_is_valid() -> None:
     needs_module("pre_commit")
     result = run_tool("pre_commit", "validate-manifest", str(PRE_COMMIT))
@@ -90,19 +105,12 @@ def test_manifest_schema_is_reachable_from_the_examples() -> None:
         assert json.loads(target.read_text())["$id"] == schema["$id"]
 
 
-def gitlab_lines() -> list[str]:
-    pipeline: dict[str, Any] = yaml.safe_load(GITLAB.read_text())
-    jobs = [job for job in pipeline.values() if isinstance(job, dict)]
-    keys = ("before_script", "script", "after_script")
-    return [str(line) for job in jobs for key in keys for line in job.get(key, [])]
-
-
 def pre_commit_lines() -> list[str]:
     # The README tells users to pass their manifest directory in `args`.
     return [f"{hook['entry']} webhooks/" for hook in yaml.safe_load(PRE_COMMIT.read_text())]
 
 
-PIPELINES = {"gitlab": gitlab_lines, "pre-commit": pre_commit_lines}
+PIPELINES = {"pre-commit": pre_commit_lines}
 
 
 def reconciler_commands(lines: list[str]) -> list[list[str]]:
@@ -114,13 +122,6 @@ def reconciler_commands(lines: list[str]) -> list[list[str]]:
             continue
         found.append(shlex.split(SHELL_STOP.split(line[start:])[0])[1:])
     return found
-
-
-@pytest.mark.parametrize("pipeline", ["gitlab"])
-def test_pipeline_covers_the_gitops_loop(pipeline: str) -> None:
-    commands = reconciler_commands(PIPELINES[pipeline]())
-    assert {args[0] for args in commands} == {"validate", "plan", "apply", "drift"}
-    assert ["apply", "--plan", "plan.json"] in commands  # merge applies the reviewed plan, nothing else
 
 
 def write_webhooks(world: World) -> None:
@@ -153,8 +154,6 @@ def test_every_pipeline_command_runs_against_the_sandbox(
         result = world.run(*args)
         expected = {0, 2} if args[0] == "plan" else {0}
         assert result.code in expected, f"reconciler {' '.join(args)} -> {result.code}\n{result.text}"
-    if pipeline != "pre-commit":
-        assert len(world.live("ingate", "acme-ingate")) == 1  # apply --plan applied the reviewed plan
 
 
 # --- The GitHub Action: its own scripts, with the inputs the example workflow gives, against the sandbox ---
@@ -292,3 +291,138 @@ def test_action_installs_the_tool_from_its_own_checkout(tmp_path: Path) -> None:
     (bin_dir,) = (tmp_path / "github-path").read_text().splitlines()
     version = subprocess.run([f"{bin_dir}/reconciler", "--version"], capture_output=True, text=True, check=False)
     assert version.returncode == 0 and version.stdout.startswith("reconciler "), version.stdout + version.stderr
+
+
+# --- The GitLab component: its jobs' scripts, with the example's inputs, against the sandbox and the API ---
+
+INTERPOLATION = re.compile(r"\$\[\[\s*(inputs|component)\.([\w-]+)\s*\]\]")
+MERGE_SHA, HEAD_SHA = "a1" * 20, "b2" * 20
+
+
+def example_inputs() -> dict[str, str]:
+    (include,) = yaml.safe_load(GITLAB.read_text())["include"]
+    assert str(include["component"]).endswith("/webhook-reconciler@1.0.0")
+    return {key: str(value) for key, value in include["inputs"].items()}
+
+
+def component_jobs(given: dict[str, str]) -> dict[str, Any]:
+    """The jobs document as GitLab sees it after interpolating `$[[ inputs.x ]]` and `$[[ component.sha ]]`."""
+    header, jobs = COMPONENT.read_text().split("\n---\n")
+    spec: dict[str, Any] = yaml.safe_load(header)["spec"]
+
+    def value(match: re.Match[str]) -> str:
+        context, name = match.groups()
+        if context == "component":
+            return "0123abcd" * 5
+        assert name in spec["inputs"], name
+        return given.get(name, str(spec["inputs"][name].get("default", "")))
+
+    loaded: dict[str, Any] = yaml.safe_load(INTERPOLATION.sub(value, jobs))
+    return loaded
+
+
+def run_gitlab_job(name: str, given: dict[str, str], cwd: Path, ci: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """before_script and script in one bash, as the runner does, with the job's variables and `ci`'s predefined
+    ones. The first before_script entry (pip install of the tool) is left out: this tree's `reconciler` is used."""
+    jobs = component_jobs(given)
+    job = jobs[name]
+    base = jobs[job["extends"]]
+    install, *setup = base["before_script"]
+    assert "pip install" in install
+    env = {
+        **os.environ,
+        **{key: str(value) for key, value in base["variables"].items()},
+        **ci,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", "\n".join([*setup, *job["script"]])],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+
+def gitlab_ci(api: GitLab, **more: str) -> dict[str, str]:
+    return {
+        "CI_API_V4_URL": api.url,
+        "CI_PROJECT_ID": str(api.project),
+        "WEBHOOK_RECONCILER_GITLAB_TOKEN": TOKEN,
+        **more,
+    }
+
+
+def test_gitlab_component_scripts_take_inputs_only_through_variables() -> None:
+    """An input interpolated into a script as $[[ inputs.x ]] would run as shell code (script injection)."""
+    for name, job in yaml.safe_load(COMPONENT.read_text().split("\n---\n")[1]).items():
+        for key in ("before_script", "script"):
+            for entry in job.get(key, []):
+                assert "$[[" not in entry, name
+
+
+def test_gitlab_component_plans_notes_applies_the_reviewed_plan_and_checks_drift(world: World) -> None:
+    write_webhooks(world)
+    given = example_inputs()
+    prefix = given["job-prefix"]
+    with gitlab_api() as api:
+        api.add_note(3, "looks good")
+        foreign = api.add_note(3, "<!-- webhook-reconciler:plan:default -->", author=99)  # not the bot's: left alone
+        mr = gitlab_ci(api, CI_MERGE_REQUEST_IID="3", CI_COMMIT_SHA=HEAD_SHA)
+
+        plan = run_gitlab_job(f"{prefix}-plan", given, world.tmp, mr)
+        assert plan.returncode == 0, plan.stdout + plan.stderr  # exit 2 (changes to review) passes the job
+        report = (world.tmp / f"{prefix}-plan.md").read_text()
+        assert "Plan: 2 to create" in report
+        mine = [n for n in api.notes[3] if n["author"]["id"] == USER_ID and n["body"] != "looks good"]
+        assert [n["body"] for n in mine] == [report]
+
+        # A second push to the merge request: the same note is edited, not a new one added.
+        again = run_gitlab_job(f"{prefix}-plan", given, world.tmp, mr)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert len(api.notes[3]) == 3 and api.notes[3][2]["id"] == mine[0]["id"]
+        assert next(n for n in api.notes[3] if n["id"] == foreign)["body"].endswith("-->")
+
+        # The merge: the plan job's artifact of the merged head commit is what apply gets.
+        api.commit_merge_requests[MERGE_SHA] = [{"iid": 3, "state": "merged", "sha": HEAD_SHA}]
+        api.pipelines[3] = [{"id": 41, "sha": HEAD_SHA, "status": "success"}, {"id": 40, "sha": "c3" * 20}]
+        api.jobs[41] = [{"id": 500, "name": f"{prefix}-plan", "status": "success"}]
+        saved = world.tmp / f"{prefix}-plan.json"
+        api.artifacts[(500, saved.name)] = saved.read_bytes()
+        saved.unlink()
+        merged = gitlab_ci(api, CI_COMMIT_SHA=MERGE_SHA)
+        apply = run_gitlab_job(f"{prefix}-apply", given, world.tmp, merged)
+        assert apply.returncode == 0, apply.stdout + apply.stderr
+        assert len(world.live("ingate", "acme-ingate")) == 1
+        assert saved.read_bytes() == api.artifacts[(500, saved.name)]
+
+        drift = run_gitlab_job(f"{prefix}-drift", given, world.tmp, gitlab_ci(api))
+        assert drift.returncode == 0, drift.stdout + drift.stderr
+        assert json.loads((world.tmp / f"{prefix}-drift.json").read_text())["kind"] == "drift"
+
+
+def test_gitlab_component_applies_nothing_without_a_reviewed_plan(world: World) -> None:
+    write_webhooks(world)
+    given = example_inputs()
+    prefix = given["job-prefix"]
+    with gitlab_api() as api:
+        # A direct push to the default branch: no merge request, so no plan was reviewed.
+        direct = run_gitlab_job(f"{prefix}-apply", given, world.tmp, gitlab_ci(api, CI_COMMIT_SHA=MERGE_SHA))
+        assert direct.returncode == 1 and "nothing reviewed to apply" in direct.stdout, direct.stdout + direct.stderr
+        # A merged request whose head commit has no successful plan job.
+        api.commit_merge_requests[MERGE_SHA] = [{"iid": 3, "state": "merged", "sha": HEAD_SHA}]
+        api.pipelines[3] = [{"id": 40, "sha": "c3" * 20, "status": "success"}]
+        api.jobs[40] = [{"id": 499, "name": f"{prefix}-plan", "status": "success"}]
+        stale = run_gitlab_job(f"{prefix}-apply", given, world.tmp, gitlab_ci(api, CI_COMMIT_SHA=MERGE_SHA))
+        assert stale.returncode == 1 and "nothing reviewed to apply" in stale.stdout, stale.stdout + stale.stderr
+    assert world.live("ingate", "acme-ingate") == []
+
+
+def test_gitlab_drift_job_fails_on_drift(world: World) -> None:
+    write_webhooks(world)
+    with gitlab_api() as api:
+        drift = run_gitlab_job("webhooks-drift", {}, world.tmp, gitlab_ci(api))
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    assert "webhook-reconciler drift" in drift.stdout
