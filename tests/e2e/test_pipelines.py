@@ -324,6 +324,9 @@ def component_jobs(given: dict[str, str]) -> dict[str, Any]:
 def run_gitlab_job(name: str, given: dict[str, str], cwd: Path, ci: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """before_script and script in one bash, as the runner does, with the job's variables and `ci`'s predefined
     ones. The first before_script entry (pip install of the tool) is left out: this tree's `reconciler` is used."""
+    for tool in ("curl", "jq"):
+        if shutil.which(tool) is None:
+            unavailable(f"{tool} is needed for the GitLab component's scripts (.ci/run installs it)")
     jobs = component_jobs(given)
     job = jobs[name]
     base = jobs[job["extends"]]
