@@ -249,6 +249,8 @@ def test_action_runs_the_workflow_steps_against_the_sandbox(world: World) -> Non
     report = (world.tmp / plan["report"]).read_text()
     assert "Plan: 2 to create" in report
     assert plan["summary"] == report  # the job summary is the markdown report itself
+    first = report.splitlines()[0]
+    assert plan["marker"] == (first if first.startswith("<!-- webhook-reconciler:plan:") else "")
     assert (world.tmp / plan["json"]).is_file()  # the artifact the workflow uploads
     assert world.live("ingate", "acme-ingate") == []
 
