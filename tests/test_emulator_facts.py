@@ -45,16 +45,23 @@ def _misspelt(events: frozenset[str] | None) -> frozenset[str]:
     return (events - {"key.rotate"}) | {"key.rotated"}
 
 
-def test_a_wrong_event_name_in_the_product_table_fails() -> None:
+def test_a_wrong_event_name_in_the_product_table_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     wrong = dataclasses.replace(INGATE, events=_misspelt(INGATE.events))
     assert differences(wrong, ingate.FACTS) == [
         "events: only in the product: key.rotated; only in the emulator: key.rotate"
     ]
+    # The comparison test itself, run against the corrupted table, fails and names the event.
+    monkeypatch.setitem(globals(), "CAPABILITIES", {**CAPABILITIES, "ingate": wrong})
+    with pytest.raises(AssertionError, match=r"only in the product: key\.rotated;"):
+        test_the_product_table_agrees_with_the_emulator("ingate")
 
 
-def test_a_wrong_event_name_in_an_emulator_fails() -> None:
+def test_a_wrong_event_name_in_an_emulator_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     wrong = dataclasses.replace(ingate.FACTS, events=_misspelt(ingate.FACTS.events))
     assert differences(INGATE, wrong) == ["events: only in the product: key.rotate; only in the emulator: key.rotated"]
+    monkeypatch.setitem(SPECS, "ingate", dataclasses.replace(ingate.SPEC, facts=wrong))
+    with pytest.raises(AssertionError, match=r"only in the emulator: key\.rotated"):
+        test_the_product_table_agrees_with_the_emulator("ingate")
 
 
 @pytest.mark.parametrize(
