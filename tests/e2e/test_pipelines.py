@@ -105,9 +105,12 @@ def test_manifest_schema_is_reachable_from_the_examples() -> None:
         assert json.loads(target.read_text())["$id"] == schema["$id"]
 
 
+# The `args` the hooks file's header and the README tell users to give each hook.
+HOOK_ARGS = {"reconciler-validate": "webhooks/", "reconciler-validate-policy": "policy.yaml webhooks/"}
+
+
 def pre_commit_lines() -> list[str]:
-    # The README tells users to pass their manifest directory in `args`.
-    return [f"{hook['entry']} webhooks/" for hook in yaml.safe_load(PRE_COMMIT.read_text())]
+    return [f"{hook['entry']} {HOOK_ARGS[hook['id']]}" for hook in yaml.safe_load(PRE_COMMIT.read_text())]
 
 
 PIPELINES = {"pre-commit": pre_commit_lines}
@@ -138,6 +141,8 @@ def write_webhooks(world: World) -> None:
         ],
         name="webhooks/acme.yaml",
     )
+    policy = {"version": 1, "policy": {"allowed_hosts": ["hooks.acme.example"]}}
+    (world.tmp / "policy.yaml").write_text(yaml.safe_dump(policy))
 
 
 @pytest.mark.parametrize("pipeline", sorted(PIPELINES))
@@ -431,3 +436,19 @@ def test_gitlab_drift_job_fails_on_drift(world: World) -> None:
         drift = run_gitlab_job("webhooks-drift", {}, world.tmp, gitlab_ci(api))
     assert drift.returncode == 2, drift.stdout + drift.stderr
     assert "webhook-reconciler drift" in drift.stdout
+
+
+def test_policy_hook_and_action_input_refuse_a_url_the_policy_file_does_not_allow(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_webhooks(world)
+    policy = {"version": 1, "policy": {"allowed_hosts": ["elsewhere.example"]}}
+    (world.tmp / "policy.yaml").write_text(yaml.safe_dump(policy))
+    hook = reconciler_commands([line for line in pre_commit_lines() if "--policy" in line])
+    assert hook == [["validate", "--offline", "--policy", "policy.yaml", "webhooks/"]]
+    monkeypatch.chdir(world.tmp)
+    result = world.run(*hook[0])
+    assert result.code == 1 and "hooks.acme.example" in result.text, result.text
+    plan = run_action_step("Run webhook-reconciler", {"command": "plan", "policy": "policy.yaml"}, world.tmp)
+    assert (plan["exit-code"], plan["step_exit"]) == ("1", "1"), plan["log"]
+    assert world.live("ingate", "acme-ingate") == []
