@@ -18,7 +18,9 @@ from reconciler import __version__, output
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.redact import ScrubFilter, scrub
 
-COMMANDS = ("validate", "plan", "apply", "drift", "import_", "rotate", "test", "sandbox", "unlock")
+COMMANDS = (
+    "validate", "plan", "apply", "drift", "import_", "rotate", "test", "sandbox", "unlock", "shards", "merge_reports"
+)
 
 
 def global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:

@@ -12,6 +12,7 @@ from reconciler.model import LiveWebhook, Organization
 from reconciler.plan import OrgPlan
 from reconciler.planner import match, plan_org
 from reconciler.providers.base import Provider
+from reconciler.shards import Shard
 
 SecretStatus = Literal["stored", "missing", "stale"]
 Health = Literal["ok", "failing", "unknown"]
@@ -54,6 +55,8 @@ class DriftReport:
     manifest_digest: str
     orgs: tuple[OrgDrift, ...]
     fail_on_delivery_errors: bool = False
+    shard: Shard | None = None  # made with --shard K/N: only that shard's orgs ...
+    fleet: tuple[str, ...] = ()  # ... of these (every org selected, in order): what merge-reports must cover
 
     @property
     def errors(self) -> tuple[OrgDrift, ...]:
@@ -69,9 +72,19 @@ class DriftReport:
         return 2 if self.drifted else 0
 
 
-def check_drift(session: Session, orgs: Iterable[Organization], *, fail_on_delivery_errors: bool) -> DriftReport:
-    results = parallel_map(lambda org: drift_org(session, org), list(orgs), session.parallelism)
-    return DriftReport(session.manifest.digest, tuple(results), fail_on_delivery_errors)
+def check_drift(
+    session: Session,
+    orgs: Iterable[Organization],
+    *,
+    fail_on_delivery_errors: bool,
+    shard: Shard | None = None,
+) -> DriftReport:
+    """The drift of `orgs`; with `shard`, of those of its orgs that the shard keeps."""
+    fleet = list(orgs)
+    mine = fleet if shard is None else [o for o in fleet if shard.keeps(o)]
+    results = parallel_map(lambda org: drift_org(session, org), mine, session.parallelism)
+    names = tuple(o.name for o in fleet) if shard is not None else ()
+    return DriftReport(session.manifest.digest, tuple(results), fail_on_delivery_errors, shard, names)
 
 
 def drift_org(session: Session, org: Organization) -> OrgDrift:

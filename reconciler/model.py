@@ -78,6 +78,9 @@ class Organization:
     unmanaged: Literal["report", "ignore"] = "report"
     webhooks: tuple[DesiredWebhook, ...] = ()
     location: Location | None = field(default=None, compare=False)
+    # The token's reference as written, `${env:NAME}` (never its value): with the provider, the org's
+    # rate-limit group, which decides its shard (reconciler/shards.py).
+    token_ref: str = ""
 
 
 @dataclass(frozen=True)

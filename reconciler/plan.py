@@ -10,6 +10,7 @@ from typing import Literal
 
 from reconciler.errors import UnsafePlan
 from reconciler.model import DesiredWebhook, LiveWebhook, Organization, PolicyFile
+from reconciler.shards import Shard
 
 Action = Literal["create", "update", "delete", "replace"]
 ACTION_ORDER: dict[str, int] = {"create": 0, "replace": 1, "update": 2, "delete": 3}
@@ -83,6 +84,7 @@ class Plan:
     # field comes from ${env:...}.
     masked_digest: str | None = None
     policy_file: PolicyFile | None = None  # `--policy FILE`: `apply --plan` reads it again, and it must not move
+    shard: Shard | None = None  # made with --shard K/N: only that shard's orgs
 
     @property
     def changes(self) -> tuple[Change, ...]:

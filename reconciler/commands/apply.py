@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler import output
+from reconciler import output, shards
 from reconciler.applier import ApplyReport, apply_plan, flush_recovery
 from reconciler.commands.common import add_lock_timeout, add_policy, add_selection, load
 from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
@@ -39,11 +39,11 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     saved: dict[str, Any] | None = None
     if args.plan:
-        if args.paths or args.orgs or args.policy:
+        if args.paths or args.orgs or args.policy or args.shard:
             # As Terraform refuses -var with a saved plan: the plan alone says what it was made with.
             raise ReconcilerError(
-                "--plan FILE applies the saved plan's manifests and orgs, with the policy file it records: "
-                "give no PATH or --org (nor --policy)"
+                "--plan FILE applies the saved plan's manifests, orgs and shard, with the policy file it records: "
+                "give no PATH or --org (nor --policy or --shard)"
             )
         saved = read_saved(args.plan)
         recorded = saved.get("policy_file")
@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
         if recorded and (manifest.policy_file is None or manifest.policy_file.digest != recorded["digest"]):
             moved = f"the policy file {recorded['path']} changed since it was made"
             raise StalePlan(f"stale plan: {moved}; nothing applied")
-        orgs = select_orgs(manifest, [o["name"] for o in saved["organizations"]])
+        names = [o["name"] for o in saved["organizations"]]
+        orgs = select_orgs(manifest, names) if names else []  # an empty shard's plan: no org, never all
         if masked_digest(manifest.digest, orgs) != saved.get("masked_digest"):
             if "masked_digest" in saved:
                 moved = "a webhook value from ${env:...} changed since it was made"
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.paths:
             raise ReconcilerError("apply needs PATH... or --plan FILE")
         manifest = load(args.paths, args.policy)
-        orgs = select_orgs(manifest, args.orgs)
+        orgs = shards.select(select_orgs(manifest, args.orgs), args.shard)
     session = Session(manifest, read_only=False, parallelism=args.parallelism, lock_timeout=args.lock_timeout)
     try:
         return locked_apply(args, session, orgs, saved)

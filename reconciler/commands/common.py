@@ -6,11 +6,12 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler import output
+from reconciler import output, shards
 from reconciler.engine import OrgState, Session, read_org, select_orgs
 from reconciler.errors import ReconcilerError
 from reconciler.model import DesiredWebhook, LiveWebhook, Manifest, Organization
 from reconciler.planner import AmbiguousMatch, match
+from reconciler.shards import Shard
 
 FORMATS = ("text", "json", "markdown")
 
@@ -59,9 +60,22 @@ def add_parallelism(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def shard(text: str) -> Shard:
+    try:
+        return shards.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_selection(parser: argparse.ArgumentParser) -> None:
-    """--org and --parallelism: which organizations, and how many at once."""
+    """--org, --shard and --parallelism: which organizations, and how many at once."""
     add_orgs(parser)
+    parser.add_argument(
+        "--shard",
+        type=shard,
+        metavar="K/N",
+        help="only the organizations of shard K of N (0 <= K < N; see `reconciler shards`)",
+    )
     add_parallelism(parser)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler import output
 from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
-from reconciler.drift import check_drift
+from reconciler.drift import DriftReport, check_drift
 from reconciler.render import json as render_json
 from reconciler.render import markdown as render_markdown
 from reconciler.render import text as render_text
@@ -28,7 +28,12 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     session, orgs = read_only_session(args)
-    report = check_drift(session, orgs, fail_on_delivery_errors=args.fail_on_delivery_errors)
+    report = check_drift(session, orgs, fail_on_delivery_errors=args.fail_on_delivery_errors, shard=args.shard)
+    return show(report, args)
+
+
+def show(report: DriftReport, args: argparse.Namespace) -> int:
+    """Print (and with -o FILE save) the report; the exit code is drift's rule (SPEC §4)."""
     if args.out:
         output.write_file(args.out, render_json.render_drift(report))
     if args.format == "json":

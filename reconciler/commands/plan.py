@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from reconciler import output
+from reconciler import output, shards
 from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
 from reconciler.engine import plan_orgs
 from reconciler.plan import Plan, masked_digest
@@ -30,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 def make_plan(args: argparse.Namespace) -> Plan:
     session, orgs = read_only_session(args)
-    plan, _ = plan_orgs(session, orgs)
+    plan, _ = plan_orgs(session, shards.select(orgs, args.shard))
+    plan = replace(plan, shard=args.shard)
     if args.out or args.format == "json":
         # Only a plan written as JSON carries it, for `apply --plan` to check; scrypt is slow on purpose.
         plan = replace(plan, masked_digest=masked_digest(plan.manifest_digest, orgs))

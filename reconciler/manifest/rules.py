@@ -218,6 +218,7 @@ class _Builder:
             unmanaged=raw.get("unmanaged", "report"),
             webhooks=webhooks,
             location=_location(doc, path),
+            token_ref="".join(f"${{env:{ref}}}" for ref in doc.refs[(*path, "token")]),
         )
 
     def _installed_provider(self, doc: Document, path: Path, provider: object) -> Capabilities | None:

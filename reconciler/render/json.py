@@ -12,7 +12,7 @@ from reconciler.render import values
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
-    return {
+    doc = {
         "format_version": PLAN_FORMAT_VERSION,
         "kind": "plan",
         "paths": list(plan.paths),
@@ -22,6 +22,9 @@ def plan_document(plan: Plan) -> dict[str, Any]:
         "summary": plan.counts(),
         "organizations": [org_document(o) for o in plan.orgs],
     }
+    if plan.shard is not None:
+        doc["shard"] = {"index": plan.shard.index, "count": plan.shard.count}
+    return doc
 
 
 def org_document(org: OrgPlan) -> dict[str, Any]:
@@ -87,7 +90,7 @@ def drift_document(report: DriftReport) -> dict[str, Any]:
             for w in org.webhooks
         ]
         orgs.append(doc)
-    return {
+    doc = {
         "format_version": PLAN_FORMAT_VERSION,
         "kind": "drift",
         "manifest_digest": report.manifest_digest,
@@ -103,6 +106,16 @@ def drift_document(report: DriftReport) -> dict[str, Any]:
         },
         "organizations": orgs,
     }
+    if report.shard is not None:
+        # What `merge-reports` needs to give back the unsharded report: every org of the run and their order,
+        # and what the text form shows that the org entries do not hold.
+        doc["shard"] = {
+            "index": report.shard.index,
+            "count": report.shard.count,
+            "organizations": list(report.fleet),
+            "protection_unknown": [o.plan.org for o in report.orgs if o.plan.protection_unknown],
+        }
+    return doc
 
 
 def render_drift(report: DriftReport) -> str:

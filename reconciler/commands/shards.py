@@ -1,0 +1,31 @@
+"""`reconciler shards PATH... --count N`: which shard of N each organization is in (SPEC §4, §7.1)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from reconciler import output
+from reconciler.commands.common import add_paths, load
+from reconciler.shards import shard_of
+
+
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of shards, at least 1, got '{text}'")
+    return int(text)
+
+
+def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
+    parser = sub.add_parser("shards", help="show which shard of N each organization is in (for --shard K/N)")
+    add_paths(parser)
+    parser.add_argument("--count", type=positive, required=True, metavar="N", help="the number of shards")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    manifest = load(args.paths)
+    assignment = {org.name: shard_of(org, args.count) for org in manifest.organizations}
+    output.emit(json.dumps({"count": args.count, "shards": assignment}, indent=2, sort_keys=True), always=True)
+    return 0
