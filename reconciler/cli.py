@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from reconciler import __version__, output
+from reconciler import __version__, metrics, output
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.redact import ScrubFilter, scrub
 
@@ -74,6 +74,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.debug)
     output.configure(quiet=args.quiet)
+    metrics.begin()
+    code = run(args)
+    if getattr(args, "metrics_file", None):  # SPEC §7.1: written also when the run failed
+        try:
+            metrics.write(args.metrics_file, code)
+        except ReconcilerError as exc:
+            output.error(f"error: {exc}")
+            return code or 1
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    """The command, its errors turned into exit codes."""
     previous = terminate_as_interrupt()
     try:
         code: int = args.func(args)

@@ -81,6 +81,7 @@ class Organization:
     # The token's reference as written, `${env:NAME}` (never its value): with the provider, the org's
     # rate-limit group, which decides its shard (reconciler/shards.py).
     token_ref: str = ""
+    name_from_env: bool = False  # the name came from ${env:...}: never a metrics label (reconciler/metrics.py)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler import output, shards
+from reconciler import metrics, output, shards
 from reconciler.applier import ApplyReport, apply_plan, flush_recovery
 from reconciler.commands.common import add_lock_timeout, add_policy, add_selection, load
 from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
@@ -82,6 +82,7 @@ def locked_apply(
     ready = [o for o in orgs if o.name not in locked_out]
     flush(session, ready)
     plan, states = plan_orgs(session, orgs, unavailable=locked_out)
+    metrics.observe_plan(plan, applied=True)
     if saved is not None:
         check_current(plan, saved, skip=locked_out)
         output.emit(f"Applying the saved plan {args.plan}: {render_text.summary_line(plan.counts())}")
@@ -102,6 +103,7 @@ def locked_apply(
         return 1
     with output.progress(f"applying {len(plan.changes)} change(s) to {len(states)} organization(s)"):
         report = apply_plan(session, plan, states)
+    metrics.observe_apply((o.change, o.ok) for o in report.outcomes)
     print_report(report, plan)
     if report.interrupted:
         output.error("interrupted: changes under way were finished, the rest not started; apply again to finish")

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler import output, shards
+from reconciler import metrics, output, shards
 from reconciler.engine import OrgState, Session, read_org, select_orgs
 from reconciler.errors import ReconcilerError
 from reconciler.model import DesiredWebhook, LiveWebhook, Manifest, Organization
@@ -23,6 +23,7 @@ def load(paths: Sequence[str], policy_file: str | None = None) -> Manifest:
     from reconciler.manifest import load_manifests
 
     manifest = load_manifests(paths, policy_file=policy_file)
+    metrics.hide_env_names(manifest.organizations)
     if not output.quiet():
         for warning in manifest.warnings:
             output.error(warning.as_warning())
@@ -77,6 +78,12 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
         help="only the organizations of shard K of N (0 <= K < N; see `reconciler shards`)",
     )
     add_parallelism(parser)
+    parser.add_argument(
+        "--metrics-file",
+        metavar="FILE",
+        help="write the run's results in the Prometheus text format (node_exporter textfile, Pushgateway), "
+        "also when it fails",
+    )
 
 
 def lock_timeout(text: str) -> float:

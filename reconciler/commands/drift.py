@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from reconciler import output
+from reconciler import metrics, output
 from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
 from reconciler.drift import DriftReport, check_drift
 from reconciler.render import json as render_json
@@ -29,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     session, orgs = read_only_session(args)
     report = check_drift(session, orgs, fail_on_delivery_errors=args.fail_on_delivery_errors, shard=args.shard)
+    metrics.observe_drift(report)
     return show(report, args)
 
 

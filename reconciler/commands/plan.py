@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from reconciler import output, shards
+from reconciler import metrics, output, shards
 from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
 from reconciler.engine import plan_orgs
 from reconciler.plan import Plan, masked_digest
@@ -48,6 +48,7 @@ def render(plan: Plan, fmt: str, *, colour: bool) -> str:
 
 def run(args: argparse.Namespace) -> int:
     plan = make_plan(args)
+    metrics.observe_plan(plan)
     if args.out:
         output.write_file(args.out, render_json.render_plan(plan))
     if args.format == "text" and output.quiet():

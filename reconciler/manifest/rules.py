@@ -219,6 +219,7 @@ class _Builder:
             webhooks=webhooks,
             location=_location(doc, path),
             token_ref="".join(f"${{env:{ref}}}" for ref in doc.refs[(*path, "token")]),
+            name_from_env=(*path, "name") in doc.refs,
         )
 
     def _installed_provider(self, doc: Document, path: Path, provider: object) -> Capabilities | None:
