@@ -80,8 +80,9 @@ class Organization:
     location: Location | None = field(default=None, compare=False)
     # The token's reference as written, `${env:NAME}` (never its value): with the provider, the org's
     # rate-limit group, which decides its shard (reconciler/shards.py).
-    token_ref: str = ""
-    name_from_env: bool = False  # the name came from ${env:...}: never a metrics label (reconciler/metrics.py)
+    token_ref: str = field(default="", compare=False)
+    # The name came from ${env:...}: never a metrics label (reconciler/metrics.py).
+    name_from_env: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
