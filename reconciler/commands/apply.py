@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             # As Terraform refuses -var with a saved plan: the plan alone says what it was made with.
             raise ReconcilerError(
                 "--plan FILE applies the saved plan's manifests, orgs and shard, with the policy file it records: "
-                "give no PATH or --org (nor --policy or --shard)"
+                "give no PATH or --org (nor --policy), nor --shard"
             )
         saved = read_saved(args.plan)
         recorded = saved.get("policy_file")
