@@ -141,7 +141,8 @@ def write_webhooks(world: World) -> None:
         ],
         name="webhooks/acme.yaml",
     )
-    policy = {"version": 1, "policy": {"allowed_hosts": ["hooks.acme.example"]}}
+    # The sandbox's API host is named: with a policy, a token goes only to documented or listed hosts.
+    policy = {"version": 1, "policy": {"allowed_hosts": ["hooks.acme.example"], "allowed_api_hosts": ["127.0.0.1"]}}
     (world.tmp / "policy.yaml").write_text(yaml.safe_dump(policy))
 
 
