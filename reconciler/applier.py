@@ -63,13 +63,28 @@ def apply_plan(session: Session, plan: Plan, states: dict[str, OrgState]) -> App
         interrupted = True  # parallel_map let every running org finish its current change first
     outcomes: list[Outcome] = []
     for changes, applier in work:
-        outcomes += applier.outcomes
-        outcomes += [not_started(c) for c in changes[len(applier.outcomes) :]]
+        # An interrupted run may leave a worker on a change whose answer outlasted the grace: read what it
+        # is on before what it finished (it records a change's outcome, then moves on), so that no change
+        # is counted twice or reported as never started when it was.
+        underway = applier.underway
+        done = list(applier.outcomes)
+        rest = changes[len(done) :]
+        if rest and underway is rest[0]:
+            outcomes += [*done, cut_short(underway)]
+            rest = rest[1:]
+        else:
+            outcomes += done
+        outcomes += [not_started(c) for c in rest]
     return ApplyReport(tuple(outcomes), interrupted)
 
 
 def not_started(change: Change) -> Outcome:
     return Outcome(change, False, "not attempted: interrupted", not_attempted=True)
+
+
+def cut_short(change: Change) -> Outcome:
+    message = "interrupted while under way; it may or may not have taken effect (plan again to see)"
+    return Outcome(change, False, message, may_have_changed=True)
 
 
 def sets_secret(change: Change) -> bool:
@@ -86,6 +101,7 @@ class OrgApplier:
         self.store = session.store(state.org)
         self.index = dict(state.index)
         self.outcomes: list[Outcome] = []  # filled as changes finish, so an interrupted run still reports
+        self.underway: Change | None = None  # the change being executed, for a run interrupted meanwhile
         self.unsure: set[str] = set()  # webhooks whose create may have happened unseen
         self.undone = False  # the current change's create was deleted again after its secret could not be kept
 
@@ -114,6 +130,7 @@ class OrgApplier:
                 )
                 continue
             writes_before, self.undone = self.provider.writes_done, False
+            self.underway = change
             try:
                 self.outcomes.append(Outcome(change, True, self.execute(change)))
             except ReconcilerError as exc:
@@ -126,6 +143,7 @@ class OrgApplier:
                 if change.action == "create" and not maybe:
                     settled.add(change.webhook)
                 self.outcomes.append(Outcome(change, False, str(exc), may_have_changed=maybe))
+            self.underway = None
         self.unmark({name: entry for name, entry in marked.items() if name in settled})
         return self.outcomes
 

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from reconciler import __version__, metrics, output
+from reconciler import __version__, interrupt, metrics, output
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.redact import ScrubFilter, scrub
 
@@ -87,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """The command, its errors turned into exit codes."""
-    previous = terminate_as_interrupt()
+    interrupt.reset()
+    previous = interrupt_on_signals()
     try:
         code: int = args.func(args)
         return code
@@ -112,8 +113,8 @@ def run(args: argparse.Namespace) -> int:
         output.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         return 1
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
         if "reconciler.providers" in sys.modules:  # one run, one set of connections and rate limiters
             sys.modules["reconciler.providers"].close_all()
 
@@ -140,13 +141,15 @@ def entry() -> NoReturn:
 _GC_THRESHOLD = 100_000  # allocations between young collections; Python's default is 700
 
 
-def terminate_as_interrupt() -> signal._HANDLER:
-    """A pipeline cancels a job with SIGTERM: stop as cleanly as on Ctrl-C (exit 130). Returns the handler
-    to restore; None when not on the main thread, where no handler can be set."""
+def interrupt_on_signals() -> dict[int, signal._HANDLER]:
+    """Ctrl-C, and SIGTERM (how a pipeline cancels a job), stop the run cleanly (exit 130): the worker
+    threads learn of it at once (reconciler.interrupt), the main thread by a KeyboardInterrupt. Returns the
+    handlers to restore; none when not on the main thread, where no handler can be set."""
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return {}
 
-    def interrupt(signum: int, frame: object) -> None:
+    def stop(signum: int, frame: object) -> None:
+        interrupt.interrupt()
         raise KeyboardInterrupt
 
-    return signal.signal(signal.SIGTERM, interrupt)
+    return {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}

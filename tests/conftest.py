@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.keyring_service",
     "tests.fixtures.vault_server",
+    "tests.fixtures.hostile_server",
 ]
 
 

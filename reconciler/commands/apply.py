@@ -106,7 +106,7 @@ def locked_apply(
     metrics.observe_apply((o.change, o.ok) for o in report.outcomes)
     print_report(report, plan)
     if report.interrupted:
-        output.error("interrupted: changes under way were finished, the rest not started; apply again to finish")
+        output.error("interrupted: no further change was started; apply again to finish")
         return 130
     code = report_errors(plan, applied=bool(report.applied), failed=bool(report.failed))
     if code == 0:

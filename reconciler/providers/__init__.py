@@ -47,9 +47,11 @@ def open_provider(
     read_only: bool,
     timeout: float = 30.0,
     retry: RetryPolicy | None = None,
+    deadline: float | None = None,
 ) -> Provider:
     """The adapter of provider `name` for one org. `read_only=True` refuses every write before it is sent
     (plan, drift, validate, import). Safe to call from many threads."""
+    from reconciler.providers import bounds
     from reconciler.providers.http import ApiClient, default_timeout
 
     adapter = _adapter_class(name)
@@ -67,6 +69,7 @@ def open_provider(
         limiter=limiter,
         retry=retry,
         timeout=default_timeout(timeout),
+        deadline=bounds.REQUEST_DEADLINE if deadline is None else deadline,
         provider=name,
         forbidden_hint=adapter.forbidden_hint,
     )
@@ -113,7 +116,10 @@ def _new_client(*, https: bool) -> httpx.Client:
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
     # No cookie jar: the pool is shared by every org of a provider, and one org's cookies must never be
     # sent with another's requests (the APIs authenticate with tokens and need none); parsing them costs.
-    return httpx.Client(limits=limits, follow_redirects=False, verify=tls, cookies=_NoCookies())
+    client = httpx.Client(limits=limits, follow_redirects=False, verify=tls, cookies=_NoCookies())
+    from reconciler.providers import bounds
+
+    return bounds.install(client)  # a deadline and interrupts seen by every read (providers/bounds.py)
 
 
 class _NoCookies(CookieJar):

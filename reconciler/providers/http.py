@@ -19,7 +19,9 @@ from typing import Any
 
 import httpx
 
+from reconciler import interrupt
 from reconciler.errors import ProviderError, ReadOnlyViolation
+from reconciler.providers import bounds
 from reconciler.secret import REDACTED, Secret
 
 log = logging.getLogger("reconciler.http")
@@ -116,6 +118,8 @@ class ApiClient:
         limiter: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         timeout: httpx.Timeout | None = None,
+        deadline: float = bounds.REQUEST_DEADLINE,
+        max_body: int = bounds.MAX_BODY_BYTES,
         provider: str = "api",
         forbidden_hint: str = "the required role",
     ) -> None:
@@ -126,6 +130,8 @@ class ApiClient:
         self._limiter = limiter
         self._retry = retry or RetryPolicy()
         self._timeout = timeout or default_timeout()
+        self._deadline = deadline
+        self._max_body = max_body
         self.provider = provider
         self._forbidden_hint = forbidden_hint
         self.writes_done = 0  # writes answered 2xx: see Provider.writes_done
@@ -159,7 +165,7 @@ class ApiClient:
             error, delay = outcome
             maybe_applied = maybe_applied or error.outcome_unknown
             error.outcome_unknown = maybe_applied
-            if delay is None or attempt == self._retry.max_attempts:
+            if delay is None or attempt == self._retry.max_attempts or interrupt.interrupted():
                 raise error
             if waited + delay > self._retry.max_total_wait:
                 raise ProviderError(
@@ -184,6 +190,8 @@ class ApiClient:
             raise ProviderError(f"{self.provider} {method} {path}: the base URL is not a valid http(s) URL") from None
         except _NOT_SENT as exc:
             return self._transport_error(method, path, exc, unknown=False), self._retry.backoff(attempt)
+        except bounds.AnswerRefused as exc:  # the same answer again would be refused again: no retry
+            return self._transport_error(method, path, exc, unknown=method != "GET"), None
         except httpx.TransportError as exc:
             # Sent, then lost: a non-idempotent write may have happened and must not be repeated blindly.
             error = self._transport_error(method, path, exc, unknown=method != "GET")
@@ -207,23 +215,27 @@ class ApiClient:
         headers = {
             "Authorization": f"Bearer {self._token.reveal()}",
             "Accept": "application/json",
+            "Accept-Encoding": "identity",  # see bounds.read_body
             "User-Agent": USER_AGENT,
         }
+        request = self._http.build_request(
+            method, self._base_url + path, json=json, params=params, headers=headers, timeout=self._timeout
+        )
         started = time.monotonic()
+        # A read ends at once on Ctrl-C; a write runs on, so the change in progress can finish (SPEC §7).
         try:
-            response = self._http.request(
-                method,
-                self._base_url + path,
-                json=json,
-                params=params,
-                headers=headers,
-                timeout=self._timeout,
-            )
+            with bounds.limited(self._deadline, interruptible=method == "GET"):
+                streamed = self._http.send(request, stream=True)
+                try:
+                    body = bounds.read_body(streamed, self._max_body)
+                finally:
+                    streamed.close()
         except httpx.TransportError as exc:
             self._log(method, path, type(exc).__name__, started, attempt)
             raise
-        self._log(method, path, response.status_code, started, attempt)
-        return response
+        self._log(method, path, streamed.status_code, started, attempt)
+        # The status's standard phrase, never the server's own text.
+        return httpx.Response(streamed.status_code, headers=streamed.headers, content=body, request=request)
 
     @staticmethod
     def _log(method: str, path: str, outcome: int | str, started: float, attempt: int) -> None:
@@ -232,11 +244,14 @@ class ApiClient:
             log.debug("%s %s -> %s in %.0f ms (attempt %d)", method, path, outcome, elapsed_ms, attempt)
 
     def _transport_error(self, method: str, path: str, exc: Exception, *, unknown: bool) -> ProviderError:
-        what = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
         detail = self._redact(str(exc), None)
+        if isinstance(exc, bounds.AnswerRefused):
+            what = f"answer refused ({detail})"
+        else:
+            kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+            what = f"{kind} ({type(exc).__name__}: {detail})"
         suffix = "; the write may or may not have taken effect" if unknown else ""
-        message = f"{self.provider} {method} {path}: {what} ({type(exc).__name__}: {detail}){suffix}"
-        return ProviderError(message, None, outcome_unknown=unknown)
+        return ProviderError(f"{self.provider} {method} {path}: {what}{suffix}", None, outcome_unknown=unknown)
 
     def _status_error(self, method: str, path: str, response: httpx.Response, sent: Any) -> ProviderError:
         status = response.status_code
