@@ -10,6 +10,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from reconciler import recovery
 from reconciler.engine import OrgState, Session, parallel_map
@@ -267,10 +268,11 @@ class OrgApplier:
             try:
                 self.provider.delete(live.id)
             except ReconcilerError:
-                path = recovery.keep(self.org.name, hook.name, record)
+                failure = f"{exc}; the new webhook {live.id} could not be deleted again"
+                path = self.keep_aside(hook.name, record, failure)
                 raise SecretStoreError(
-                    f"{exc}; the new webhook {live.id} could not be deleted again, so its secret was saved to "
-                    f"{path} (mode 0600); the next apply stores it and removes the file"
+                    f"{failure}, so its secret was saved to {path} (mode 0600); the next apply stores it and "
+                    "removes the file"
                 ) from None
             self.undone = True
             raise SecretStoreError(f"{exc}; the new webhook {live.id} was deleted again") from None
@@ -282,10 +284,17 @@ class OrgApplier:
         try:
             self.store.write(self.org.name, name, record)
         except SecretStoreError as exc:
-            path = recovery.keep(self.org.name, name, record)
+            path = self.keep_aside(name, record, str(exc))
             raise SecretStoreError(
                 f"{exc}; the rotated secret was saved to {path} (mode 0600); the next apply stores it"
             ) from None
+
+    def keep_aside(self, name: str, record: SecretRecord, failure: str) -> Path:
+        """Keep a secret the store refused in a recovery file; when even that fails, one error says both."""
+        try:
+            return recovery.keep(self.org.name, name, record)
+        except recovery.RecoveryError as exc:
+            raise SecretStoreError(f"{failure}. {exc}") from None
 
     def record(
         self, hook: DesiredWebhook, secret: Secret, *, webhook_id: str, rotation: bool = False
@@ -367,7 +376,7 @@ class OrgApplier:
         except SecretStoreError as exc:
             if old is None:
                 raise
-            path = recovery.keep(self.org.name, name, old)
+            path = self.keep_aside(name, old, str(exc))
             raise SecretStoreError(
                 f"{exc}; the secret still in force was saved to {path} (mode 0600); the next apply stores it"
             ) from None

@@ -9,9 +9,9 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TextIO
 
+from reconciler import files
 from reconciler.errors import ReconcilerError
 from reconciler.redact import scrub
 
@@ -48,18 +48,13 @@ def error(text: str) -> None:
 
 
 def write_file(path: str, text: str) -> None:
-    """Write `text` to `path` whole or not at all (a reader never sees half a plan); a path that cannot be
-    written is one clear error, and leaves nothing behind."""
-    target = Path(path)
-    if target.is_dir():
+    """Write `text` to `path` whole or not at all, safely (reconciler.files); a path that cannot be written
+    is one clear error, and leaves nothing behind."""
+    if os.path.isdir(path):
         raise ReconcilerError(f"cannot write {path}: it is a directory")
-    tmp = target.with_name(f".{target.name}.tmp")
     try:
-        tmp.write_text(scrub(text), encoding="utf-8")
-        os.replace(tmp, target)
+        files.write_atomic(path, scrub(text).encode("utf-8"))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise ReconcilerError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

@@ -18,7 +18,7 @@ import pytest
 from reconciler.providers import bounds
 from reconciler.providers.ingate import PATH
 from tests.e2e.world import TOKEN_ENV, World
-from tests.fixtures.hostile_server import HostileServer, answer, trickle
+from tests.fixtures.hostile_server import HostileServer, answer, endless, trickle
 
 HANG_LIMIT = 30.0  # seconds before a child counts as hung: a safety net, never the bound under test
 BOUND = 5.0  # SPEC §7: SIGTERM or Ctrl-C ends any run within 5 seconds
@@ -140,3 +140,23 @@ def test_a_create_that_trickles_past_the_deadline_is_re_listed_before_it_is_repe
     assert result.code == 0, result.text
     assert [method for method, _, _ in hostile.requests] == ["GET", "POST", "GET", "POST", "GET"]
     assert world.stored("hostile-0", "h") == "whsec_" + "k" * 32
+
+
+def test_an_endless_list_answer_leaves_the_process_small(world: World, hostile: HostileServer) -> None:
+    """The whole process, measured by the kernel: an answer that never ends is refused at 16 MiB, so the
+    run stays small instead of growing by gigabytes."""
+    hostile.on("GET", f"/o0{PATH}", endless())
+    child = start(world, "plan", manifest(world, hostile))
+    started = time.monotonic()
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.monotonic() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    assert child.stdout is not None and child.stderr is not None
+    text = child.stdout.read() + child.stderr.read()
+    peak_mib = usage.ru_maxrss / 1024  # KiB on Linux
+    print(f"\nplan against an endless answer: exit {child.returncode} after {elapsed:.2f} s, "
+          f"peak RSS {peak_mib:.0f} MiB")
+    assert child.returncode == 1, text
+    assert "answer refused (the answer is larger than 16 MiB)" in text
+    assert peak_mib < 200
+    assert len(hostile.requests) == 1  # refused, not retried: the same answer would be refused again
