@@ -16,6 +16,7 @@ from reconciler import recovery
 from reconciler.engine import OrgState, Session, parallel_map
 from reconciler.errors import ProviderError, ReconcilerError, SecretStoreError
 from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretRecord
+from reconciler.neutral import text
 from reconciler.plan import Change, Plan
 from reconciler.planner import field_changes
 from reconciler.rotation import SECRET_FIELD
@@ -220,7 +221,7 @@ class OrgApplier:
             # Some APIs ignore fields on create (a paused webhook on Ingate, Encrata): set them now,
             # after the secret is safe.
             self.provider.update(live, hook)
-        return f"created {live.id}; secret stored in {self.store.location(self.org.name, hook.name)}"
+        return f"created {text(live.id)}; secret stored in {self.store.location(self.org.name, hook.name)}"
 
     def create_once(self, hook: DesiredWebhook, supplied: Secret | None) -> tuple[LiveWebhook, Secret]:
         """Create exactly one webhook. When a create's outcome is unknown (a 5xx or a lost connection after
@@ -268,14 +269,14 @@ class OrgApplier:
             try:
                 self.provider.delete(live.id)
             except ReconcilerError:
-                failure = f"{exc}; the new webhook {live.id} could not be deleted again"
+                failure = f"{exc}; the new webhook {text(live.id)} could not be deleted again"
                 path = self.keep_aside(hook.name, record, failure)
                 raise SecretStoreError(
                     f"{failure}, so its secret was saved to {path} (mode 0600); the next apply stores it and "
                     "removes the file"
                 ) from None
             self.undone = True
-            raise SecretStoreError(f"{exc}; the new webhook {live.id} was deleted again") from None
+            raise SecretStoreError(f"{exc}; the new webhook {text(live.id)} was deleted again") from None
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
         self.store.write_index(self.org.name, self.index)
 
@@ -319,7 +320,7 @@ class OrgApplier:
         self.index.pop(old_name, None)
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
         self.store.write_index(self.org.name, self.index)
-        message = f"updated {live.id}"
+        message = f"updated {text(live.id)}"
         if old_name != hook.name:
             self.store.delete(self.org.name, old_name)
             message = f"renamed from {old_name}; secret moved to {self.store.location(self.org.name, hook.name)}"
@@ -364,7 +365,7 @@ class OrgApplier:
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
         self.store.write_index(self.org.name, self.index)
         self.forget_earlier_name(renamed_from, hook.name)
-        return f"secret rotated in place (id {live.id}); stored in {where}"
+        return f"secret rotated in place (id {text(live.id)}); stored in {where}"
 
     def restore(self, name: str, old: SecretRecord | None) -> None:
         """Put back the record a failed rotation replaced; if even that fails, keep it where only the user reads it."""
@@ -394,7 +395,7 @@ class OrgApplier:
         else:
             self.provider.delete(live.id)
         self.forget_earlier_name(renamed_from, hook.name)
-        return f"re-created with a new secret, old webhook {live.id} deleted; {created}"
+        return f"re-created with a new secret, old webhook {text(live.id)} deleted; {created}"
 
     def forget_earlier_name(self, earlier: str | None, name: str) -> None:
         """The new secret is stored under `name`: the record and index entry under an earlier name hold a
@@ -413,7 +414,7 @@ class OrgApplier:
                 self.store.delete(self.org.name, name)
                 del self.index[name]
                 self.store.write_index(self.org.name, self.index)
-        return f"deleted {webhook_id}"
+        return f"deleted {text(webhook_id)}"
 
 
 def flush_recovery(session: Session, org: Organization) -> list[str]:

@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 def setup_logging(debug: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ScrubFilter())
+    handler.addFilter(output.TerminalFilter())
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("reconciler")
     root.handlers[:] = [handler]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.neutral import text
+
 
 class ReconcilerError(Exception):
     """Base of every error the user may see. Messages never carry secrets."""
@@ -44,7 +46,9 @@ class ProviderError(ReconcilerError):
     """An API call failed. `status` is the HTTP status, or None for transport errors."""
 
     def __init__(self, message: str, status: int | None = None, *, outcome_unknown: bool = False) -> None:
-        super().__init__(message)
+        # The message quotes the vendor (its error text, ids in the path): one line, control characters
+        # escaped, wherever it is printed later.
+        super().__init__(text(message))
         self.status = status
         # True when a write may or may not have happened (timeout, 5xx, dropped connection).
         self.outcome_unknown = outcome_unknown

@@ -1,9 +1,11 @@
-"""Everything the tool prints or writes goes through here, and so through the redactor."""
+"""Everything the tool prints or writes goes through here, and so through the redactor; what reaches a
+terminal, a log or stderr also through the control-character net (neutral.terminal)."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import sys
 import threading
@@ -13,6 +15,7 @@ from typing import TextIO
 
 from reconciler import files
 from reconciler.errors import ReconcilerError
+from reconciler.neutral import terminal
 from reconciler.redact import scrub
 
 _quiet = False
@@ -38,12 +41,12 @@ def emit(text: str, *, stream: TextIO | None = None, always: bool = False) -> No
     if _quiet and not always:
         return
     out = stream or sys.stdout
-    out.write(scrub(text if text.endswith("\n") else text + "\n"))
+    out.write(terminal(scrub(text if text.endswith("\n") else text + "\n")))
     out.flush()
 
 
 def error(text: str) -> None:
-    sys.stderr.write(scrub(text.rstrip("\n") + "\n"))
+    sys.stderr.write(terminal(scrub(text.rstrip("\n") + "\n")))
     sys.stderr.flush()
 
 
@@ -56,6 +59,15 @@ def write_file(path: str, text: str) -> None:
         files.write_atomic(path, scrub(text).encode("utf-8"))
     except OSError as exc:
         raise ReconcilerError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+class TerminalFilter(logging.Filter):
+    """Log records pass the same control-character net as the rest of stderr (after redact.ScrubFilter)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = terminal(record.getMessage())
+        record.args = ()
+        return True
 
 
 def colour_enabled(no_colour_flag: bool, stream: TextIO | None = None) -> bool:
@@ -80,7 +92,7 @@ def progress(label: str) -> Iterator[None]:
         if done.wait(PROGRESS_DELAY):
             return
         for frame in itertools.cycle(_SPINNER):
-            stream.write(f"\r{frame} {scrub(label)} {time.monotonic() - start:.0f}s ")
+            stream.write(f"\r{frame} {terminal(scrub(label))} {time.monotonic() - start:.0f}s ")
             stream.flush()
             shown.set()
             if done.wait(_PROGRESS_TICK):

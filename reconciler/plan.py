@@ -10,6 +10,7 @@ from typing import Literal
 
 from reconciler.errors import UnsafePlan
 from reconciler.model import DesiredWebhook, LiveWebhook, Organization, PolicyFile
+from reconciler.neutral import text
 from reconciler.shards import Shard
 
 Action = Literal["create", "update", "delete", "replace"]
@@ -173,17 +174,19 @@ def refusals(plan: Plan) -> list[Refusal]:
     for org in plan.orgs:
         # A replace (a rotation where the API cannot rotate in place) deletes the old webhook too.
         protected = sorted(c.webhook for c in org.changes if c.protected and c.action in ("delete", "replace"))
+        # An undeclared webhook's name is its live label: shown escaped in the messages.
+        names = ", ".join(text(name) for name in protected)
         if protected and org.protection_unknown:
             message = (
                 f"{org.org}: its index record is missing and the secret store cannot list its records, so "
-                f"webhook(s) {', '.join(protected)} may be protected; refusing to delete them (restore "
+                f"webhook(s) {names} may be protected; refusing to delete them (restore "
                 "the index record, or declare them again and apply with `protect: false`)"
             )
             reason = "deletes webhooks that may be protected"
             found.append(Refusal(org.org, frozenset(protected), reason, message, False))
         elif protected:
             message = (
-                f"{org.org}: refusing to delete protected webhook(s) {', '.join(protected)}; "
+                f"{org.org}: refusing to delete protected webhook(s) {names}; "
                 "apply them with `protect: false` first"
             )
             found.append(Refusal(org.org, frozenset(protected), "deletes protected webhooks", message, False))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from reconciler.manifest.urls import url_host
 from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge
+from reconciler.neutral import text
 from reconciler.plan import Change, FieldChange, OrgPlan, Unmanaged, live_digest, sort_changes
 from reconciler.providers.capabilities import Capabilities
 from reconciler.redact import mask_userinfo
@@ -176,7 +177,7 @@ def _names(hook: DesiredWebhook) -> tuple[str, ...]:
 
 
 def _ambiguous(name: str, found: Sequence[LiveWebhook], how: str) -> str:
-    ids = sorted({w.id for w in found})
+    ids = sorted({text(w.id) for w in found})  # the provider's ids: shown escaped
     return f"ambiguous: webhook '{name}' matches {len(ids)} live webhooks by {how} ({', '.join(ids)}); nothing applied"
 
 

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler import metrics, output, shards
+from reconciler import metrics, neutral, output, shards
 from reconciler.applier import ApplyReport, apply_plan, flush_recovery
 from reconciler.commands.common import add_lock_timeout, add_policy, add_selection, load
 from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
@@ -220,7 +220,9 @@ def print_report(report: ApplyReport, plan: Plan) -> None:
     for outcome in report.outcomes:
         c = outcome.change
         mark = render_text.SYMBOL[c.action] if outcome.ok else "✗"
-        output.emit(f"{mark} {c.org}/{c.webhook}: {outcome.message}", always=not outcome.ok)
+        # The name may be a live label, the message quotes ids and vendor errors: one line each, escaped.
+        line = f"{mark} {c.org}/{neutral.text(c.webhook)}: {neutral.text(outcome.message)}"
+        output.emit(line, always=not outcome.ok)
     created, updated, deleted = webhook_counts(action_counts(o.change for o in report.applied))
     summary = f"{created} created, {updated} updated, {deleted} deleted"
     skipped = sum(1 for o in report.failed if o.not_attempted)
@@ -244,7 +246,7 @@ def print_report(report: ApplyReport, plan: Plan) -> None:
 
 def report_errors(plan: Plan, *, applied: bool, failed: bool = False) -> int:
     for org in plan.errors:
-        output.error(f"error: {org.org}: {org.error}")
+        output.error(f"error: {org.org}: {neutral.text(org.error)}")
     if failed or plan.errors:
         return 4 if applied else 1
     return 0
@@ -260,7 +262,7 @@ def verify(session: Session, plan: Plan, states: dict[str, OrgState]) -> int:
     output.error("error: apply did not converge; a fresh plan still shows:")
     for change in again.changes:
         fields = ", ".join(f.field for f in change.fields) or change.action
-        output.error(f"  {change.org}/{change.webhook}: {change.action} ({fields})")
+        output.error(f"  {change.org}/{neutral.text(change.webhook)}: {change.action} ({fields})")
     for org in again.errors:
-        output.error(f"  {org.org}: {org.error}")
+        output.error(f"  {org.org}: {neutral.text(org.error)}")
     return 1

@@ -10,6 +10,7 @@ from reconciler import metrics, output, shards
 from reconciler.engine import OrgState, Session, read_org, select_orgs
 from reconciler.errors import ReconcilerError
 from reconciler.model import DesiredWebhook, LiveWebhook, Manifest, Organization
+from reconciler.neutral import text
 from reconciler.planner import AmbiguousMatch, match
 from reconciler.shards import Shard
 
@@ -109,7 +110,29 @@ def add_lock_timeout(parser: argparse.ArgumentParser) -> None:
 
 
 def add_format(parser: argparse.ArgumentParser) -> None:
+    from reconciler.render.markdown import DEFAULT_KEY
+
     parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument(
+        "--comment-key",
+        type=comment_key,
+        default=DEFAULT_KEY,
+        metavar="KEY",
+        help="the key in the markdown report's first line, `<!-- webhook-reconciler:<kind>:KEY -->`, so each "
+        f"shard or manifest root updates its own comment (default {DEFAULT_KEY}; letters, digits and single "
+        "`.`, `_`, `/`, `-` between them, at most 64)",
+    )
+
+
+def comment_key(value: str) -> str:
+    """argparse's check of --comment-key: it is written into an HTML comment, so only a safe charset."""
+    from reconciler.render.markdown import COMMENT_KEY
+
+    if not COMMENT_KEY.match(value):
+        raise argparse.ArgumentTypeError(
+            "must be 1 to 64 letters and digits, with single '.', '_', '/' or '-' between them"
+        )
+    return value
 
 
 def read_only_session(args: argparse.Namespace) -> tuple[Session, list[Organization]]:
@@ -150,7 +173,9 @@ def resolve_target(
     if not found:
         stored = next((e.webhook_id for n in (hook_name, *hook.previously) if (e := state.index.get(n))), "")
         if stored:  # applied once, then deleted behind the tool's back
-            raise ReconcilerError(f"{target} (id {stored} in the store) is gone from the provider; apply re-creates it")
+            raise ReconcilerError(
+                f"{target} (id {text(stored)} in the store) is gone from the provider; apply re-creates it"
+            )
         raise ReconcilerError(f"{target} does not exist yet; run apply first")
     return state, hook, found[0].live, found[0].via_name
 

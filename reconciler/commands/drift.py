@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from reconciler import metrics, output
+from reconciler import metrics, neutral, output
 from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
 from reconciler.drift import DriftReport, check_drift
 from reconciler.render import json as render_json
@@ -40,11 +40,11 @@ def show(report: DriftReport, args: argparse.Namespace) -> int:
     if args.format == "json":
         output.emit(render_json.render_drift(report), always=True)
     elif args.format == "markdown":
-        output.emit(render_markdown.render_drift(report), always=True)
+        output.emit(render_markdown.render_drift(report, args.comment_key), always=True)
     elif output.quiet():
         output.emit(render_text.drift_result(report), always=True)  # the result, also at exit 1 and 2
     else:
         output.emit(render_text.render_drift(report, colour=output.colour_enabled(args.no_color)))
     for org in report.errors:
-        output.error(f"error: {org.plan.org}: {org.error}")
+        output.error(f"error: {org.plan.org}: {neutral.text(org.error)}")
     return report.exit_code()

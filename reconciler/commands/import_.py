@@ -14,6 +14,7 @@ from reconciler import output
 from reconciler.errors import ReconcilerError
 from reconciler.manifest.urls import url_host, url_path
 from reconciler.model import LiveWebhook
+from reconciler.neutral import terminal, text
 from reconciler.providers.capabilities import CAPABILITIES, Capabilities
 from reconciler.redact import mask_userinfo
 from reconciler.secret import Secret
@@ -108,7 +109,33 @@ def manifest_text(
             f"# {silent} webhook(s) are subscribed to no event, which a manifest cannot declare: they are written\n"
             "# here with every event; the first apply subscribes them (add `events` to choose fewer).\n"
         )
-    return header + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return header + dump(doc)
+
+
+class _ImportDumper(yaml.SafeDumper):
+    """YAML for a terminal too: a string with a character that is not printable (a line break, an escape
+    sequence, a bidi override written by whoever edited the webhook) is double-quoted, where YAML writes it
+    as an escape, never folded over lines, and read back as the same value."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=None if text(value) == value else '"')
+
+
+_ImportDumper.add_representer(str, _represent_str)
+
+
+def dump(doc: dict[str, Any]) -> str:
+    options: dict[str, Any] = {"Dumper": _ImportDumper, "sort_keys": False, "default_flow_style": False}
+    out: str = yaml.dump(doc, allow_unicode=True, width=_NO_FOLDING, **options)
+    if terminal(out) != out:
+        # Even double-quoted, PyYAML writes format characters (U+202E...) raw when allowed Unicode: then every
+        # character outside ASCII is escaped instead.
+        out = yaml.dump(doc, allow_unicode=False, width=_NO_FOLDING, **options)
+    return out
+
+
+_NO_FOLDING = 1 << 30  # one line per value: a long one folded over lines could pass for lines of its own
 
 
 def webhook_entry(org: str, w: LiveWebhook, caps: Capabilities, kept: set[str], taken: set[str]) -> dict[str, Any]:

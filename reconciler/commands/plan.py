@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from reconciler import metrics, output, shards
+from reconciler import metrics, neutral, output, shards
 from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
 from reconciler.engine import plan_orgs
 from reconciler.plan import Plan, masked_digest
@@ -38,11 +38,11 @@ def make_plan(args: argparse.Namespace) -> Plan:
     return plan
 
 
-def render(plan: Plan, fmt: str, *, colour: bool) -> str:
+def render(plan: Plan, fmt: str, *, colour: bool, key: str) -> str:
     if fmt == "json":
         return render_json.render_plan(plan)
     if fmt == "markdown":
-        return render_markdown.render_plan(plan)
+        return render_markdown.render_plan(plan, key)
     return render_text.render_plan(plan, colour=colour)
 
 
@@ -54,10 +54,10 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "text" and output.quiet():
         output.emit(render_text.result_line(plan), always=True)  # the result, as apply's summary is
     else:
-        text = render(plan, args.format, colour=output.colour_enabled(args.no_color))
+        text = render(plan, args.format, colour=output.colour_enabled(args.no_color), key=args.comment_key)
         output.emit(text, always=args.format != "text")
     if plan.errors:
         for org in plan.errors:
-            output.error(f"error: {org.org}: {org.error}")
+            output.error(f"error: {org.org}: {neutral.text(org.error)}")
         return 1
     return 2 if args.detailed_exitcode and plan.has_changes else 0

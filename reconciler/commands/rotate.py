@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from reconciler import output
+from reconciler import neutral, output
 from reconciler.applier import OrgApplier
 from reconciler.commands.common import Target, add_lock_timeout, add_target, open_target
 from reconciler.errors import UnsafePlan
@@ -40,7 +40,8 @@ def rotate(target: Target, *, recreate: bool) -> int:
         # SPEC §4: a protected webhook is never deleted until an apply with `protect: false` recorded that.
         how = " (or rotate in place, without --recreate)" if target.state.caps.rotate_in_place else ""
         raise UnsafePlan(
-            f"{target.name} is protected: a new secret here means a new webhook and deleting {target.live.id}; "
+            f"{target.name} is protected: a new secret here means a new webhook and deleting "
+            f"{neutral.text(target.live.id)}; "
             f"set `protect: false` and apply first{how}. Nothing changed"
         )
     if in_place:
@@ -48,5 +49,5 @@ def rotate(target: Target, *, recreate: bool) -> int:
     else:
         # A new secret there means a new webhook: created (its secret stored) before the old one goes.
         message = applier.recreate(target.hook, target.live, renamed_from=target.stored_as)
-    output.emit(f"{target.name}: {message}")
+    output.emit(f"{target.name}: {neutral.text(message)}")  # the message quotes the provider's ids
     return 0

@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Any
 
-from reconciler import output
+from reconciler import neutral, output
 from reconciler.commands.common import add_target, open_target
 from reconciler.errors import ReconcilerError
 from reconciler.model import Delivery, TestResult
@@ -39,8 +39,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         status = f"HTTP {result.status_code}"
     verdict = ("delivered" if result.status_code is not None else "sent") if result.ok else "failed"
-    detail = f": {result.message}" if result.message and not result.ok else ""
-    output.emit(f"{target.name} (id {live.id}): test event {verdict}, {status}{detail}{scope}", always=True)
+    detail = f": {neutral.text(result.message)}" if result.message and not result.ok else ""
+    line = f"{target.name} (id {neutral.text(live.id)}): test event {verdict}, {status}{detail}{scope}"
+    output.emit(line, always=True)
     return 0 if result.ok else 1
 
 

@@ -1,17 +1,33 @@
-"""Plans and drift reports for pull-request comments: a summary table, details per org, and a hard
-size cap (GitHub refuses comments over 65,536 characters)."""
+"""Plans and drift reports for pull-request comments: a marker line, a summary table, details per org,
+and a hard size cap (GitHub refuses comments over 65,536 characters).
+
+Provider text (ids, labels, URLs, vendor messages) appears only inside code: a code span from
+neutral.code_span, or the fenced diff block, whose lines all start with the tool's own text and whose fence
+is longer than any run of backticks in it. Organization names come from the manifests (schema-checked)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from reconciler.drift import DriftReport
+from reconciler.neutral import code_fence, code_span, text
 from reconciler.plan import OrgPlan, Plan, Refusal, action_counts, refusals, webhook_counts
-from reconciler.render import values
-from reconciler.render.text import Style, refusal_note, render_change, summary_line
+from reconciler.render.text import Style, refusal_note, render_change, summary_line, unmanaged
 
 LIMIT = 65_536
 _FOOTER_ROOM = 600
+DEFAULT_KEY = "default"
+# A --comment-key: letters and digits, single `.`, `_`, `/` or `-` between them. It goes inside an HTML
+# comment, which `--` or a trailing `-` could end or break (older CommonMark forbids `--` in a comment).
+COMMENT_KEY = re.compile(r"^(?=.{1,64}$)[A-Za-z0-9]+(?:[._/-][A-Za-z0-9]+)*$")
+
+
+def marker(kind: str, key: str) -> str:
+    """SPEC §6: the hidden first line by which a poster finds and updates its own earlier comment."""
+    if not COMMENT_KEY.match(key):
+        raise ValueError(f"comment key {key!r} is not of the form {COMMENT_KEY.pattern}")
+    return f"<!-- webhook-reconciler:{kind}:{key} -->"
 
 
 def fit(header: list[str], rows: list[str], details: list[str], *, what: str) -> str:
@@ -41,11 +57,12 @@ def fit(header: list[str], rows: list[str], details: list[str], *, what: str) ->
     return out
 
 
-def render_plan(plan: Plan) -> str:
+def render_plan(plan: Plan, key: str = DEFAULT_KEY) -> str:
     counts = plan.counts()
-    header = ["### webhook-reconciler plan", "", f"**{summary_line(counts)}**", ""]
-    deletes = [f"`{c.org}/{c.webhook}`" for c in plan.changes if c.action in ("delete", "replace")]
-    destinations = [f"`{c.org}/{c.webhook}`" for c in plan.changes if c.new_destination]
+    header = [marker("plan", key), "### webhook-reconciler plan", "", f"**{summary_line(counts)}**", ""]
+    # An undeclared live webhook's name is its label or id: provider text, so a code span like the rest.
+    deletes = [code_span(f"{c.org}/{c.webhook}") for c in plan.changes if c.action in ("delete", "replace")]
+    destinations = [code_span(f"{c.org}/{c.webhook}") for c in plan.changes if c.new_destination]
     refused = refusals(plan)
     if deletes or destinations or plan.errors:
         header.append("> [!WARNING]")
@@ -96,24 +113,25 @@ def org_details(org: OrgPlan, notes: Sequence[str] = (), refused: Sequence[Refus
     style = Style(False)
     lines: list[str] = []
     if org.error:
-        lines.append(f"! {org.error}")
+        lines.append(f"! {text(org.error)}")
     for change in org.changes:
         note = refusal_note(change, list(refused))
         lines.extend(line.replace("  ", "", 1) for line in render_change(change, style, note))
-    for u in org.unmanaged:
-        label = f" {u.label}" if u.label else ""
-        lines.append(f"? unmanaged {u.webhook_id}{label} {values.url(u.url, masked=u.masked)}")
+    lines.extend(f"? unmanaged {unmanaged(u)}" for u in org.unmanaged)
     summary = f"<summary><code>{org.org}</code> ({org.provider})</summary>"
     parts = [f"<details>{summary}", ""]
     if lines:
-        body = "\n".join(lines).replace("```", "'''")
-        parts += ["```diff", body, "```", ""]
+        # Every line starts with the tool's text and no provider value holds a line break (neutral.text),
+        # so only the fence below can close the block; it is longer than any run of backticks in the body.
+        body = "\n".join(lines)
+        fence = code_fence(body)
+        parts += [f"{fence}diff", body, fence, ""]
     if notes:
         parts += [*notes, ""]
     return "\n".join(parts) + "</details>\n"
 
 
-def render_drift(report: DriftReport) -> str:
+def render_drift(report: DriftReport, key: str = DEFAULT_KEY) -> str:
     checked = len(report.orgs) - len(report.errors)
     if report.drifted:
         headline = f"**Drift: {len(report.drifted)} of {checked} organization(s) differ from the manifests.**"
@@ -121,7 +139,7 @@ def render_drift(report: DriftReport) -> str:
         headline = f"**No drift in the {checked} other organization(s) checked.**"
     else:
         headline = f"**No drift: {checked} organization(s) in sync.**"
-    header = ["### webhook-reconciler drift", "", headline, ""]
+    header = [marker("drift", key), "### webhook-reconciler drift", "", headline, ""]
     if report.errors:
         names = ", ".join(f"`{o.plan.org}`" for o in report.errors)
         header += ["> [!CAUTION]", f"> Could not check {len(report.errors)} organization(s): {names}.", ""]
@@ -139,9 +157,9 @@ def render_drift(report: DriftReport) -> str:
             f"| `{org.plan.org}` | {org.plan.provider} | {len(org.plan.changes)} | {len(org.plan.unmanaged)} | "
             f"{len(org.secrets_not_stored)} | {len(org.delivery_failures)} | {status} |"
         )
-        notes = [f"- `{w.name}` (id `{w.webhook_id}`): secret {w.secret}" for w in org.secrets_not_stored]
+        notes = [f"- `{w.name}` (id {code_span(w.webhook_id)}): secret {w.secret}" for w in org.secrets_not_stored]
         notes += [
-            f"- `{w.name}` (id `{w.webhook_id}`): deliveries failing ({w.delivery_detail})"
+            f"- `{w.name}` (id {code_span(w.webhook_id)}): deliveries failing ({code_span(w.delivery_detail)})"
             for w in org.delivery_failures
         ]
         details.append(org_details(org.plan, notes))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from reconciler.drift import DriftReport
 from reconciler.manifest.urls import url_host
-from reconciler.plan import Change, OrgPlan, Plan, Refusal, refusals, webhook_counts
+from reconciler.neutral import text
+from reconciler.plan import Change, OrgPlan, Plan, Refusal, Unmanaged, refusals, webhook_counts
 from reconciler.render import values
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "±"}
@@ -57,7 +58,7 @@ def render_org(org: OrgPlan, style: Style, refused: list[Refusal] | None = None)
         return []
     lines = [f"{org.org} ({org.provider})"]
     if org.error is not None:
-        lines.append(style("error", f"  ✗ {org.error}"))
+        lines.append(style("error", f"  ✗ {text(org.error)}"))
     if org.protection_unknown:
         message = "the index record is missing and the store cannot list its records: deletes count as protected"
         lines.append(style("note", f"  ? {message}"))
@@ -66,9 +67,7 @@ def render_org(org: OrgPlan, style: Style, refused: list[Refusal] | None = None)
     if org.unmanaged:
         why = "ignored (unmanaged: ignore)" if org.unmanaged_ignored else "not deleted: prune is off"
         lines.append(style("note", f"  ? {len(org.unmanaged)} unmanaged webhook(s), {why}:"))
-        for u in org.unmanaged:
-            label = f" {u.label}" if u.label else ""
-            lines.append(style("note", f"      {u.webhook_id}{label} {values.url(u.url, masked=u.masked)}"))
+        lines.extend(style("note", f"      {unmanaged(u)}") for u in org.unmanaged)
     lines.append("")
     return lines
 
@@ -83,12 +82,19 @@ def refusal_note(change: Change, refused: list[Refusal]) -> str:
     return "; ".join(dict.fromkeys(notes))
 
 
+def unmanaged(u: Unmanaged) -> str:
+    """An unmanaged webhook on one line: id, label and URL, all written by the provider."""
+    label = f" {text(u.label)}" if u.label else ""
+    return f"{text(u.webhook_id)}{label} {text(values.url(u.url, masked=u.masked))}"
+
+
 def render_change(change: Change, style: Style, refused: str = "") -> list[str]:
-    head = f"  {SYMBOL[change.action]} {change.webhook}"
+    # The name of an undeclared live webhook is its label or id: the provider's text, like the id.
+    head = f"  {SYMBOL[change.action]} {text(change.webhook)}"
     if change.webhook_id:
-        head += f" (id {change.webhook_id})"
+        head += f" (id {text(change.webhook_id)})"
     if change.renamed_from:
-        head += f" renamed from {change.renamed_from}"
+        head += f" renamed from {text(change.renamed_from)}"
     if refused:
         head += f" [{refused}]"
     elif change.protected:
@@ -109,7 +115,7 @@ def render_change(change: Change, style: Style, refused: str = "") -> list[str]:
 def destination(change: Change) -> str:
     for f in change.fields:
         if f.field == "url" and isinstance(f.after, str):
-            return "(masked host)" if f.masked else (url_host(f.after) or "?")
+            return "(masked host)" if f.masked else text(url_host(f.after) or "?")
     return "?"
 
 
@@ -119,7 +125,7 @@ def render_drift(report: DriftReport, *, colour: bool = False) -> str:
     for org in report.orgs:
         drifted = org.drifted(fail_on_delivery_errors=report.fail_on_delivery_errors)
         if org.error is not None:
-            lines += [f"{org.plan.org} ({org.plan.provider})", style("error", f"  ✗ {org.error}"), ""]
+            lines += [f"{org.plan.org} ({org.plan.provider})", style("error", f"  ✗ {text(org.error)}"), ""]
             continue
         notes = [w for w in org.webhooks if w.secret != "stored" or w.delivery == "failing"]
         if not drifted and not notes and not org.plan.unmanaged:
@@ -128,13 +134,12 @@ def render_drift(report: DriftReport, *, colour: bool = False) -> str:
         if lines and lines[-1] == "":
             lines.pop()
         for w in notes:
+            which = f"{w.name} (id {text(w.webhook_id)})"
             if w.secret != "stored":
                 fix = f"`reconciler rotate PATH... {org.plan.org}/{w.name}` stores a new one"
-                lines.append(style("error", f"  ! {w.name} (id {w.webhook_id}): secret {w.secret} ({fix})"))
+                lines.append(style("error", f"  ! {which}: secret {w.secret} ({fix})"))
             if w.delivery == "failing":
-                lines.append(
-                    style("error", f"  ! {w.name} (id {w.webhook_id}): deliveries failing: {w.delivery_detail}")
-                )
+                lines.append(style("error", f"  ! {which}: deliveries failing: {text(w.delivery_detail)}"))
         lines.append("")
     lines.append(drift_result(report, style))
     return "\n".join(lines) + "\n"

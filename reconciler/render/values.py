@@ -1,9 +1,11 @@
-"""How one value is shown: masked values never, URL credentials never, lists compactly."""
+"""How one value is shown: masked values never, URL credentials never, lists compactly, provider text with
+its control characters escaped (neutral.text; json.dumps escapes every non-ASCII character itself)."""
 
 from __future__ import annotations
 
 import json
 
+from reconciler.neutral import text
 from reconciler.plan import FieldChange
 from reconciler.redact import MASK, mask_userinfo
 
@@ -16,10 +18,10 @@ def show(value: object) -> str:
     if isinstance(value, list):
         # "All events" reaches here as None (see _field_value): an empty list is a webhook subscribed to none,
         # which Encrata and InfraAudit allow live though a manifest cannot ask for it.
-        return "[" + ", ".join(str(v) for v in value) + "]" if value else "[] (no events)"
+        return "[" + ", ".join(text(v) for v in value) + "]" if value else "[] (no events)"
     if isinstance(value, str):
         return json.dumps(mask_userinfo(value))
-    return str(value)
+    return text(value)
 
 
 def before(change: FieldChange) -> str:

@@ -208,5 +208,6 @@ def test_drift_writes_the_json_report_with_o(world: World) -> None:
     manifest = applied(world, [world.org("acme", "ingate", [hook("ingate")])])
     report = world.tmp / "drift.json"
     result = world.run("drift", manifest, "--format", "markdown", "-o", report)
-    assert result.code == 0 and result.out.startswith("### webhook-reconciler drift")
+    assert result.code == 0
+    assert result.out.startswith("<!-- webhook-reconciler:drift:default -->\n### webhook-reconciler drift")
     assert json.loads(report.read_text())["kind"] == "drift"

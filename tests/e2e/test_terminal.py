@@ -160,7 +160,7 @@ def test_quiet_keeps_results_and_errors(world: World) -> None:
     as_json = world.run("plan", path, "--format", "json", "--quiet")
     assert as_json.code == 0 and json.loads(as_json.out)["summary"]["create"] == 1
     as_markdown = world.run("--quiet", "plan", path, "--format", "markdown")
-    assert as_markdown.out.startswith("### webhook-reconciler plan")
+    assert as_markdown.out.startswith("<!-- webhook-reconciler:plan:default -->\n### webhook-reconciler plan")
 
     applied = world.run("apply", path, "--auto-approve", "--quiet")
     assert applied.code == 0

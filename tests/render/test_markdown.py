@@ -126,7 +126,7 @@ def test_drift_markdown_with_delivery_failures_failing() -> None:
     strict = DriftReport(report.manifest_digest, report.orgs, fail_on_delivery_errors=True)
     rendered = markdown.render_drift(strict)
     assert "| `acme-immuta` | immuta | 0 | 0 | 0 | 1 | drifted |" in rendered
-    assert "- `paused` (id `u-2`): deliveries failing (deliveries suppressed by the provider)" in rendered
+    assert "- `paused` (id `u-2`): deliveries failing (`deliveries suppressed by the provider`)" in rendered
     lenient = markdown.render_drift(report)
     assert "| `acme-immuta` | immuta | 0 | 0 | 0 | 1 | in sync |" in lenient
 
