@@ -46,6 +46,11 @@ class Location:
         return f"{self.file}:{self.line}:{self.col}"
 
 
+# The webhook fields the renderers mask where they show them when the value came from ${env:...}
+# (DesiredWebhook.masked -> FieldChange.masked): their values are not given to the last-line scrubber.
+MASKED_FIELDS = ("url", "description")
+
+
 @quick_init
 @dataclass(frozen=True)
 class DesiredWebhook:

@@ -1,7 +1,8 @@
 """Last line of defence: every byte the tool prints or writes passes through `scrub`.
 
-Secrets and tokens register themselves when a `Secret` is made; env-sourced manifest values are
-registered when the manifest is loaded. Renderers mask on purpose; this catches what they miss.
+Secrets and tokens register themselves when a `Secret` is made; env-sourced manifest values that no
+renderer masks by structure are registered when the manifest is loaded (manifest/interpolate.py's
+`scrubbed`). Renderers mask on purpose; this catches what they miss.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ MASK = "********"
 _MIN_LENGTH = 6  # shorter values would mask ordinary words
 _lock = threading.Lock()
 _values: set[str] = set()
-# A URL's `user:password@` part: up to the authority's LAST `@` (a password may hold a raw `@`), never
-# past the path, query or fragment, where an `@` is ordinary data.
-_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s\"<>]*@")
+# A URL's `user:password@` part, the one pattern for every mask of it (renderers, vendor messages, this
+# scrubber): up to the authority's LAST `@` (a password may hold a raw `@`: `user:p@ss@host` masks all of
+# `user:p@ss`), never past the path, query or fragment, where an `@` is ordinary data, nor past a `\`,
+# which browsers read as a `/` (`https://evil.example\@good.example/` shown as `https://***@good.example/`
+# would hide the host the events go to).
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\\\s\"<>]*@")
 
 
 def register(value: str) -> None:

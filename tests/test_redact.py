@@ -101,3 +101,18 @@ def test_field_values_as_shown_and_saved(
 def test_unmanaged_urls() -> None:
     assert values.url("https://a.example/x", masked=True) == MASK
     assert values.url("https://u:p@a.example/x", masked=False) == "https://***@a.example/x"
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("https://user:p@ss@host.example/x", "https://***@host.example/x"),  # the last `@` of the authority
+        ("see https://u:a@b@c@host.example/p@q?r=@#@ too", "see https://***@host.example/p@q?r=@#@ too"),
+        ("https://host.example/path@x", "https://host.example/path@x"),  # an `@` in the path is data
+        # A backslash ends the authority for browsers: the host stays visible, never hidden behind `***@`.
+        ("https://evil.example\\@good.example/x", "https://evil.example\\@good.example/x"),
+    ],
+)
+def test_one_userinfo_pattern_masks_all_of_a_password(text: str, shown: str) -> None:
+    assert mask_userinfo(text) == shown
+    assert scrub(text) == shown

@@ -9,6 +9,7 @@ from typing import Any
 from reconciler import redact
 from reconciler.errors import Problem
 from reconciler.manifest.yamlload import Document, Path, YMap, YSeq
+from reconciler.model import MASKED_FIELDS
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}?")
 _REFERENCE = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)")
@@ -84,7 +85,8 @@ def _substitute(
                 warnings.append(doc.problem(path, message, where=path))
             return ""
         # SPEC §5: a value that came from the environment may be a credential; never print it anywhere.
-        redact.register(environ[name])
+        if scrubbed(path, text, name):
+            redact.register(environ[name])
         return environ[name]
 
     result = _TOKEN.sub(replace, text)
@@ -95,3 +97,15 @@ def _substitute(
     if failed:
         doc.broken.add(path)
     return result
+
+
+def scrubbed(path: Path, text: str, name: str) -> bool:
+    """Whether the value of ${env:NAME} in `text` at `path` goes to the last-line scrubber (redact.py), which
+    rewrites it wherever it appears, the tool's own words included. A webhook's url or description is masked
+    by structure instead: the renderers know the field came from the environment and show `********` there
+    (an env-sourced description "update" then never turns `0 to update` into `0 to ********`). Only a piece
+    of a URL (a token in its path, `https://h/${env:TOKEN}/x`) is scrubbed too, as a credential that could
+    reappear inside another live webhook's URL. Every other field (a token, a base_url, a store's settings)
+    has no structural mask, so the scrubber keeps it out of output."""
+    by_structure = len(path) >= 3 and path[-3] == "webhooks" and path[-1] in MASKED_FIELDS
+    return not by_structure or (path[-1] == "url" and text != f"${{env:{name}}}")

@@ -14,7 +14,7 @@ from reconciler.errors import Problem
 from reconciler.manifest.policy import api_host_violations, policy_of, policy_violations
 from reconciler.manifest.urls import ambiguity, has_credentials, is_http_url
 from reconciler.manifest.yamlload import Document, Path, YMap, YSeq
-from reconciler.model import DesiredWebhook, Location, Organization, Policy, StoreConfig
+from reconciler.model import MASKED_FIELDS, DesiredWebhook, Location, Organization, Policy, StoreConfig
 from reconciler.plugins import store as store_plugin
 from reconciler.plugins import stores as store_plugins
 from reconciler.providers.capabilities import BUILTIN, CAPABILITIES, Capabilities
@@ -78,7 +78,6 @@ def _secret(doc: Document, path: Path, problems: list[Problem]) -> Secret | None
 
 
 _NONE: frozenset[str] = frozenset()  # a webhook with no env-sourced fields (the usual case)
-_MASKABLE = ("url", "description")  # the webhook fields shown masked when they come from ${env:...}
 
 
 def _url_problem(doc: Document, path: Path, url: str) -> Problem | None:
@@ -388,7 +387,7 @@ class _Builder:
             previously=tuple(raw.get("previously", ())),
             verify_tls=raw.get("verify_tls"),
             rotate_after_days=int(rotate[:-1]) * _DAYS_PER_UNIT[rotate[-1]] if rotate else None,
-            masked=frozenset(key for key in _MASKABLE if (*path, key) in doc.refs) if interpolated else _NONE,
+            masked=frozenset(key for key in MASKED_FIELDS if (*path, key) in doc.refs) if interpolated else _NONE,
             location=location,
         )
 

@@ -22,6 +22,7 @@ import httpx
 from reconciler import interrupt
 from reconciler.errors import ProviderError, ReadOnlyViolation
 from reconciler.providers import bounds
+from reconciler.redact import mask_userinfo
 from reconciler.secret import REDACTED, Secret
 
 log = logging.getLogger("reconciler.http")
@@ -32,7 +33,6 @@ MAX_DETAIL = 300  # characters of a vendor's error message kept in ours
 
 # Transport errors raised before any byte of the request left: repeating them can never duplicate a write.
 _NOT_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/@]+@")
 _SECRET_LIKE = re.compile(r"whsec_[A-Za-z0-9+/=_-]+")
 
 
@@ -278,7 +278,7 @@ class ApiClient:
             if len(value) >= 4:
                 text = text.replace(value, REDACTED)
         text = text.replace(self._token.reveal(), REDACTED)
-        text = _URL_CREDENTIALS.sub(rf"\1{REDACTED}@", text)
+        text = mask_userinfo(text)
         text = _SECRET_LIKE.sub(REDACTED, text)
         return text[:MAX_DETAIL]
 

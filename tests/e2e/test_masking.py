@@ -123,3 +123,31 @@ def test_a_live_url_equal_to_an_env_value_is_masked_as_unmanaged_and_deleted(
     assert rows == [(stranger, "url", "********", None, True)]  # the delete, masked by the planner
     assert "url: ********" in world.run("plan", path).out
     assert_nothing_sensitive(world)
+
+
+def test_an_env_description_never_rewrites_the_tools_own_words(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: with every env value given to the last-line scrubber, an env-sourced description "update"
+    turned the summary into `Plan: 0 to create, 0 to ********, 0 to delete.`. Masked by structure (the
+    renderer knows the field came from ${env:}), only the field is masked."""
+    monkeypatch.setenv("HOOK_DESCRIPTION", "update")
+    hook = {"name": "h", "url": "https://hooks.acme.example/h", "events": ["credits.low"]}
+    path = world.write([world.org("acme", "encrata", [{**hook, "description": "${env:HOOK_DESCRIPTION}"}])])
+    plan = world.run("plan", path)
+    assert plan.out.splitlines()[-1] == "Plan: 1 to create, 0 to update, 0 to delete."
+    assert '      description: ********' in plan.out.splitlines()
+    assert world.run("apply", path, "--auto-approve").out.splitlines()[-1] == (
+        "Apply complete: 1 created, 0 updated, 0 deleted."
+    )
+    (live,) = world.live("encrata", "acme")
+    assert live["description"] == "update"  # sent as it is
+    world.sandbox.patch_webhook("encrata", live["id"], {"description": "console edit"}, account="acme")
+    plan = world.run("plan", path)
+    assert plan.out.splitlines()[-1] == "Plan: 0 to create, 1 to update, 0 to delete."
+    assert "      description: ******** → ********" in plan.out.splitlines()
+    assert "console edit" not in plan.out  # the live side of a masked field is masked too
+    rows = field_rows(world.run("plan", path, "--format", "json").out)
+    assert rows == [("h", "description", "********", "********", True)]
+    markdown = world.run("plan", path, "--format", "markdown").out
+    assert "**Plan: 0 to create, 1 to update, 0 to delete.**" in markdown
+    quiet = world.run("--quiet", "apply", path, "--auto-approve")
+    assert quiet.out.splitlines()[-1] == "Apply complete: 0 created, 1 updated, 0 deleted."

@@ -281,3 +281,15 @@ def test_invalid_base_url_is_one_clear_error(base: str) -> None:
     with pytest.raises(ProviderError, match="base URL is not a valid") as info:
         api.request("POST", "/a", json={})
     assert "pw" not in str(info.value) and not info.value.outcome_unknown
+
+
+def test_a_vendor_message_echoing_a_password_with_an_at_sign_hides_all_of_it() -> None:
+    """Issue 15: vendor messages were masked with their own pattern, which stopped at the first `@`:
+    `https://user:p@ss@host` left `ss@` of the password in the error. One pattern (redact.py) now."""
+    echo = {"error": "cannot reach https://user:p@ss@elsewhere.example/hook"}
+    script = Script().on("GET", "/a", reply(400, echo))
+    with pytest.raises(ProviderError) as info:
+        script.client().request("GET", "/a")
+    message = str(info.value)
+    assert "ss@" not in message and "p@ss" not in message and "user" not in message
+    assert message.endswith("cannot reach https://***@elsewhere.example/hook")
