@@ -10,11 +10,12 @@ import os
 from collections.abc import Mapping, Sequence
 
 from reconciler.errors import ManifestError, Problem
+from reconciler.manifest.fleet import expand
 from reconciler.manifest.interpolate import substitute_env
 from reconciler.manifest.policy import policy_of
 from reconciler.manifest.rules import build
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH, check_schema
-from reconciler.manifest.sources import read_sources
+from reconciler.manifest.sources import Source, read_sources
 from reconciler.manifest.yamlload import Document, parse
 from reconciler.model import Manifest, Policy, PolicyFile
 
@@ -43,19 +44,18 @@ def load_manifests(
     base_policy, policy_ref, problems = (None, None, []) if policy_file is None else _policy_file(policy_file, env)
     sources, digest, source_problems = read_sources(paths)
     problems.extend(source_problems)
-    docs: list[Document] = []
-    for source in sources:
-        doc, parse_problems = parse(source.file, source.text)
-        problems.extend(parse_problems)
-        if doc is None:
-            continue
-        # References first: the schema then judges the values themselves, wherever they came from.
+    docs = parse_sources(sources, problems)
+    # Sets and defaults first, so that each copy is interpolated, judged and built like a webhook written in
+    # place; then references: the schema judges the values themselves, wherever they came from.
+    fleet_problems, fleet_warnings = expand(docs)
+    problems.extend(fleet_problems)
+    warnings.extend(fleet_warnings)
+    for doc in docs:
         problems.extend(substitute_env(doc, env, warnings if offline else None))
         schema_problems, invalid = check_schema(doc)
         problems.extend(schema_problems)
         for path in invalid | doc.broken:
             doc.taint(path)
-        docs.append(doc)
     built = build(docs, base_policy)
     problems.extend(built.problems)
     warnings.extend(built.warnings)
@@ -102,6 +102,17 @@ def _policy_file(path: str, env: Mapping[str, str]) -> tuple[Policy | None, Poli
     if invalid or doc.broken:
         return None, None, problems
     return policy_of(doc.data["policy"], "the --policy file"), PolicyFile(path, digest), problems
+
+
+def parse_sources(sources: Sequence[Source], problems: list[Problem]) -> list[Document]:
+    """The parsed documents, in order; their problems are added to `problems`."""
+    docs: list[Document] = []
+    for source in sources:
+        doc, parse_problems = parse(source.file, source.text)
+        problems.extend(parse_problems)
+        if doc is not None:
+            docs.append(doc)
+    return docs
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:

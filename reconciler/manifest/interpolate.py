@@ -25,23 +25,25 @@ def substitute_env(
     problem, and its value is marked broken, so the checks that need the value skip it."""
     problems: list[Problem] = []
     for path in dict.fromkeys(doc.templated):
-        parent = _container(doc.data, path[:-1])
+        parent = container(doc.data, path[:-1])
         step = path[-1]
         # A merged value that a key written in place overrode is no longer there, or is another value.
-        if parent is not None and _has(parent, step) and type(text := parent[step]) is str and "${" in text:
+        if parent is not None and has_step(parent, step) and type(text := parent[step]) is str and "${" in text:
             parent[step] = _substitute(doc, path, text, environ, problems, warnings)
     return problems
 
 
-def _container(node: Any, path: Path) -> Any:
+def container(node: Any, path: Path) -> Any:
+    """The mapping or list at `path` inside `node`, or None when a step is missing."""
     for step in path:
-        if not _has(node, step):
+        if not has_step(node, step):
             return None
         node = node[step]
     return node if type(node) is YMap or type(node) is YSeq else None
 
 
-def _has(node: Any, step: str | int) -> bool:
+def has_step(node: Any, step: str | int) -> bool:
+    """Whether `node` (a mapping or list) holds `step`."""
     if type(node) is YMap:
         return step in node
     return type(node) is YSeq and type(step) is int and 0 <= step < len(node)
@@ -69,7 +71,8 @@ def _substitute(
             problems.append(
                 doc.problem(
                     path,
-                    f"unsupported reference '{match.group(0)}': write ${{env:NAME}}, or $${{ for a literal ${{",
+                    f"unsupported reference '{match.group(0)}': write ${{env:NAME}} (or ${{var:NAME}} in a webhook), "
+                    "or $${ for a literal ${",
                     where=path,
                 )
             )

@@ -13,7 +13,7 @@ from typing import Any
 from reconciler.errors import Problem
 from reconciler.manifest.policy import api_host_violations, policy_of, policy_violations
 from reconciler.manifest.urls import ambiguity, has_credentials, is_http_url
-from reconciler.manifest.yamlload import Document, Path, YMap, YSeq
+from reconciler.manifest.yamlload import Document, Path, YMap, YSeq, describe
 from reconciler.model import MASKED_FIELDS, DesiredWebhook, Location, Organization, Policy, StoreConfig
 from reconciler.plugins import store as store_plugin
 from reconciler.plugins import stores as store_plugins
@@ -285,6 +285,7 @@ class _Builder:
             return ()
         result: list[DesiredWebhook] = []
         sites: dict[str, Location] = {}  # webhook name -> where declared
+        org_name = raw["name"] if isinstance(raw.get("name"), str) else describe(path)
         # Per org, not per webhook (10,000 of them in a large manifest): the fields caps rules out.
         unsupported = sorted(_OPTIONS - caps.options) if caps is not None else []
         # The webhooks with a value from ${env:...}, found once rather than asked of every webhook.
@@ -295,10 +296,14 @@ class _Builder:
             hook_path = (*path, "webhooks", index)
             if not isinstance(hook, YMap):
                 continue
-            location = Location(doc.file, *hooks.marks[index])  # = _location(doc, hook_path), without the walk
+            # = _location(doc, hook_path), without the walk; a set member's copy is where the member is written
+            location = Location(doc.file_of(hook_path), *hooks.marks[index])
             if doc.ok((*hook_path, "name")) and "name" in hook:
                 if hook["name"] in sites:
-                    message = f"webhook '{hook['name']}' is already defined at {sites[hook['name']]}"
+                    message = (
+                        f"webhook '{hook['name']}' of organization '{org_name}' is already defined at "
+                        f"{sites[hook['name']]}"
+                    )
                     self._problem(doc.problem(hook_path, message, where=()))
                 else:
                     sites[hook["name"]] = location

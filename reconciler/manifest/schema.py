@@ -50,6 +50,9 @@ def _inlined() -> dict[str, Any]:
     published = _published()
     defs = {**published["$defs"], "reference": {"type": "string"}}
     inlined: dict[str, Any] = _inline(published, defs)
+    # A set's members are judged in each copy an organization gets (manifest/fleet.py), once its ${var:}
+    # are replaced; as written they need only be a list of mappings.
+    inlined["properties"]["webhook_sets"]["additionalProperties"] = {"type": "array", "items": {"type": "object"}}
     return inlined
 
 

@@ -92,6 +92,16 @@ class YSeq(list[Any]):
 
 
 @dataclass(frozen=True)
+class Origin:
+    """Where a value copied into an organization by a fleet feature (a webhook set's member, a default) was
+    written: messages about the copy point there and name the organization it was copied into."""
+
+    file: str
+    path: Path  # its place in its own file, e.g. ("webhook_sets", "core", 0)
+    org: str
+
+
+@dataclass(frozen=True)
 class Document:
     """One parsed file. Later passes add to `refs` (interpolated strings) and `broken` (already reported)."""
 
@@ -103,6 +113,8 @@ class Document:
     whole_refs: set[Path] = field(default_factory=set)  # values written as exactly one ${env:NAME}
     broken: set[Path] = field(default_factory=set)  # values with a problem already reported
     invalid: set[Path] = field(default_factory=set)  # broken or schema-invalid values and their ancestors
+    # Copies made by fleet expansion (manifest/fleet.py): an org's webhook (4 steps) or field (3 steps).
+    foreign: dict[Path, Origin] = field(default_factory=dict)
 
     def taint(self, path: Path) -> None:
         """Mark `path` (and so every ancestor) as not to be checked further: it has a problem already."""
@@ -136,18 +148,38 @@ class Document:
                 break
         return mark
 
+    def origin(self, path: Path) -> tuple[Path, Origin] | None:
+        """The copy `path` lies in, and where that copy came from; None for a value written in this file."""
+        if self.foreign:  # empty without fleet features: no slicing of paths
+            for size in (4, 3):
+                origin = self.foreign.get(path[:size])
+                if origin is not None:
+                    return path[:size], origin
+        return None
+
+    def file_of(self, path: Path) -> str:
+        found = self.origin(path)
+        return self.file if found is None else found[1].file
+
     def problem(self, path: Path, message: str, *, key: bool = False, where: Path | None = None) -> Problem:
         """A problem at `path`. The message is prefixed with `where`, by default the parent when `path`
-        ends in a key (the message then names the field), else `path` itself; `()` for no prefix."""
+        ends in a key (the message then names the field), else `path` itself; `()` for no prefix.
+        A problem in a copy is placed where the copy's original was written, naming the organization."""
         line, col = self.mark_of(path, key=key)
         if where is None:
             where = path[:-1] if path and isinstance(path[-1], str) else path
-        prefix = describe(where)
-        return Problem(self.file, line, col, f"{prefix}: {message}" if prefix else message)
+        found = self.origin(path)
+        if found is None:
+            prefix = describe(where)
+            return Problem(self.file, line, col, f"{prefix}: {message}" if prefix else message)
+        copy, origin = found
+        inside = where[len(copy) :] if where[: len(copy)] == copy else ()
+        prefix = f"{describe((*origin.path, *inside))} (organization '{origin.org}')"
+        return Problem(origin.file, line, col, f"{prefix}: {message}")
 
     def location(self, path: Path, *, key: bool = False) -> str:
         line, col = self.mark_of(path, key=key)
-        return f"{self.file}:{line}:{col}"
+        return f"{self.file_of(path)}:{line}:{col}"
 
 
 def describe(path: Path) -> str:

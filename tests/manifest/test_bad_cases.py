@@ -183,7 +183,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         "duplicate webhook name",
         ORG.format(provider="ingate") + "        url: https://h.example/x\n      - name: hook\n"
         "        url: https://h.example/y\n",
-        ["m.yaml:9:9: webhook 'hook' is already defined at m.yaml:7:9"],
+        ["m.yaml:9:9: webhook 'hook' of organization 'acme' is already defined at m.yaml:7:9"],
     ),
     (
         "previously names another webhook",
@@ -199,7 +199,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         ORG.format(provider="ingate") + "        url: https://h.example/x\n        description: ${TOKEN}\n",
         [
             "m.yaml:9:22: organizations[0].webhooks[0].description: unsupported reference '${TOKEN}': "
-            "write ${env:NAME}, or $${ for a literal ${"
+            "write ${env:NAME} (or ${var:NAME} in a webhook), or $${ for a literal ${"
         ],
     ),
     (

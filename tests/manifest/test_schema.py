@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -48,7 +49,7 @@ def test_schema_is_valid_2020_12() -> None:
 
 def test_every_object_is_closed_and_every_property_described() -> None:
     objects = _object_schemas(SCHEMA)
-    assert len(objects) == 5  # top level, store, policy, organization, webhook
+    assert len(objects) == 6  # top level, store, policy, defaults, organization, webhook
     for schema in objects:
         assert schema["additionalProperties"] is False
         for name, prop in schema["properties"].items():
@@ -69,7 +70,7 @@ def test_no_format_keywords() -> None:
 def test_examples_validate(example: Path) -> None:
     Draft202012Validator(SCHEMA).validate(yaml.safe_load(example.read_text(encoding="utf-8")))
     environ = {name: "x" for name in ENV} | {"VAULT_ADDR": "https://vault.acme.example"}
-    environ |= {f"ACME_{p.upper()}_TOKEN": "tok" for p in PROVIDER_NAMES}
+    environ |= {name: "tok" for name in re.findall(r"\$\{env:(\w+_TOKEN)\}", example.read_text(encoding="utf-8"))}
     manifest = load_manifests([str(example)], environ)
     assert {org.provider for org in manifest.organizations} == set(PROVIDER_NAMES)
     assert {store.type for store in manifest.stores} == {"vault", "keyring"}
