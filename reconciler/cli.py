@@ -19,7 +19,8 @@ from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.redact import ScrubFilter, scrub
 
 COMMANDS = (
-    "validate", "plan", "apply", "drift", "import_", "rotate", "test", "sandbox", "unlock", "shards", "merge_reports"
+    "validate", "plan", "apply", "drift", "import_", "rotate", "test", "sandbox", "unlock", "shards", "merge_reports",
+    "render",
 )
 
 

@@ -39,11 +39,11 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     saved: dict[str, Any] | None = None
     if args.plan:
-        if args.paths or args.orgs or args.policy or args.shard:
+        if args.paths or args.orgs or args.exclude_orgs or args.policy or args.shard:
             # As Terraform refuses -var with a saved plan: the plan alone says what it was made with.
             raise ReconcilerError(
                 "--plan FILE applies the saved plan's manifests, orgs and shard, with the policy file it records: "
-                "give no PATH or --org (nor --policy), nor --shard"
+                "give no PATH, --org or --exclude-org (nor --policy), nor --shard"
             )
         saved = read_saved(args.plan)
         recorded = saved.get("policy_file")
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.paths:
             raise ReconcilerError("apply needs PATH... or --plan FILE")
         manifest = load(args.paths, args.policy)
-        orgs = shards.select(select_orgs(manifest, args.orgs), args.shard)
+        orgs = shards.select(select_orgs(manifest, args.orgs, args.exclude_orgs), args.shard)
     session = Session(manifest, read_only=False, parallelism=args.parallelism, lock_timeout=args.lock_timeout)
     try:
         return locked_apply(args, session, orgs, saved)

@@ -48,7 +48,18 @@ def add_policy(parser: argparse.ArgumentParser) -> None:
 
 def add_orgs(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--org", action="append", dest="orgs", metavar="NAME", help="only this organization (repeatable)"
+        "--org",
+        action="append",
+        dest="orgs",
+        metavar="PATTERN",
+        help="only organizations matching this name or shell-style pattern, e.g. 'acme-*' (repeatable)",
+    )
+    parser.add_argument(
+        "--exclude-org",
+        action="append",
+        dest="exclude_orgs",
+        metavar="PATTERN",
+        help="leave out organizations matching this name or pattern (repeatable)",
     )
 
 
@@ -138,7 +149,8 @@ def comment_key(value: str) -> str:
 def read_only_session(args: argparse.Namespace) -> tuple[Session, list[Organization]]:
     """The manifests of PATH..., a session that refuses every write, and the organizations --org selects."""
     manifest = load(args.paths, args.policy)
-    return Session(manifest, read_only=True, parallelism=args.parallelism), select_orgs(manifest, args.orgs)
+    orgs = select_orgs(manifest, args.orgs, args.exclude_orgs)
+    return Session(manifest, read_only=True, parallelism=args.parallelism), orgs
 
 
 def add_target(parser: argparse.ArgumentParser) -> None:

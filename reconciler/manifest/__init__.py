@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from reconciler.errors import ManifestError, Problem
-from reconciler.manifest.fleet import expand
+from reconciler.manifest.fleet import expand, rendered
 from reconciler.manifest.interpolate import substitute_env
 from reconciler.manifest.policy import policy_of
 from reconciler.manifest.rules import build
@@ -19,7 +20,7 @@ from reconciler.manifest.sources import Source, read_sources
 from reconciler.manifest.yamlload import Document, parse
 from reconciler.model import Manifest, Policy, PolicyFile
 
-__all__ = ["MANIFEST_SCHEMA_PATH", "load_manifests"]
+__all__ = ["MANIFEST_SCHEMA_PATH", "load_manifests", "render_manifests"]
 
 
 def load_manifests(
@@ -102,6 +103,18 @@ def _policy_file(path: str, env: Mapping[str, str]) -> tuple[Policy | None, Poli
     if invalid or doc.broken:
         return None, None, problems
     return policy_of(doc.data["policy"], "the --policy file"), PolicyFile(path, digest), problems
+
+
+def render_manifests(paths: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The expanded manifest of `paths` (SPEC §2.1, `reconciler render`) as one plain document.
+
+    Validated like `validate --offline` first (every problem raised at once), so no environment is needed:
+    `${env:}` references are written out as they are, never their values."""
+    load_manifests(paths, environ, offline=True)
+    sources, _, problems = read_sources(paths)
+    docs = parse_sources(sources, problems)
+    expand(docs)
+    return rendered(docs)
 
 
 def parse_sources(sources: Sequence[Source], problems: list[Problem]) -> list[Document]:

@@ -264,3 +264,47 @@ def _replace(text: str, variables: dict[str, str | None]) -> tuple[str, list[str
         return value
 
     return _VAR.sub(replace, text), list(dict.fromkeys(missing))
+
+
+_ORG_ORDER = ("name", "provider", "base_url", "token", "secret_store", "prune", "unmanaged")
+_CONSUMED = frozenset({"use", "vars", "webhooks"})  # the org keys that expansion turned into webhooks
+
+
+def rendered(docs: list[Document]) -> dict[str, Any]:
+    """The expanded manifest as one plain document (`reconciler render`): every org with its full webhook
+    list and its defaults, nothing of `defaults`, `webhook_sets` or `${var:}` left. Run on documents that
+    `expand` has seen but `${env:}` interpolation has not, so references stay as written, never values."""
+    stores: dict[str, Any] = {}
+    policy: Any = None
+    orgs: list[Any] = []
+    for doc in docs:
+        if type(doc.data.get("secret_stores")) is YMap:
+            stores.update(doc.data["secret_stores"])
+        policy = doc.data.get("policy", policy)
+        if type(doc.data.get("organizations")) is YSeq:
+            orgs.extend(_rendered_org(org) for org in doc.data["organizations"])
+    result: dict[str, Any] = {"version": 1}
+    if stores:
+        result["secret_stores"] = _plain(stores)
+    if policy is not None:
+        result["policy"] = _plain(policy)
+    result["organizations"] = orgs
+    return result
+
+
+def _rendered_org(org: Any) -> Any:
+    if type(org) is not YMap:
+        return _plain(org)
+    keys = [key for key in _ORG_ORDER if key in org] + [key for key in org if key not in _ORG_ORDER]
+    result = {key: _plain(org[key]) for key in keys if key not in _CONSUMED}
+    result["webhooks"] = _plain(org.get("webhooks") or [])
+    return result
+
+
+def _plain(value: Any) -> Any:
+    """Plain dicts and lists, which yaml.safe_dump writes (it refuses subclasses)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value

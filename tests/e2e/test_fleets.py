@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +83,71 @@ def test_fleet_problems_fail_before_any_request(world: World) -> None:
     assert "webhook_sets.core[0] (organization 'acme-imm'): immuta webhooks receive every event" in result.err
     assert "organizations[0].use: unknown webhook set 'nope' (organization 'acme-imm')" in result.err
     assert world.sandbox.requests == []
+
+
+def _plan_json(world: World, path: Path) -> dict[str, Any]:
+    result = world.run("plan", path, "--format", "json")
+    assert result.code == 0, result.text
+    plan: dict[str, Any] = json.loads(result.out)
+    for key in ("paths", "manifest_digest", "masked_digest"):  # the files differ; what they declare does not
+        plan.pop(key, None)
+    return plan
+
+
+def test_render_round_trips_to_the_same_plan_on_all_five_providers(world: World, monkeypatch: Any) -> None:
+    monkeypatch.setenv("FLEET_REGION", "hidden-region")
+    path = fleet(world)
+    text = path.read_text().replace(
+        "vars:\n    team: platform", "vars:\n    team: platform\n    tier: '${env:FLEET_REGION}'"
+    )
+    text = text.replace("/${var:region}/keys", "/${var:region}/${var:tier}/keys")
+    path.write_text(text)
+    rendered = world.run("render", path)
+    assert rendered.code == 0, rendered.text
+    assert "${var:" not in rendered.out and "webhook_sets" not in rendered.out and "defaults" not in rendered.out
+    assert "${env:FLEET_REGION}" in rendered.out and "hidden-region" not in rendered.out
+    assert "${env:SANDBOX_TOKEN}" in rendered.out
+    flat = world.tmp / "rendered.yaml"
+    flat.write_text(rendered.out)
+    before = _plan_json(world, path)
+    assert before == _plan_json(world, flat)
+    assert sum(len(org["changes"]) for org in before["organizations"]) == 3 * len(PROVIDERS) * ORGS_PER_PROVIDER
+    assert world.run("apply", flat, "--auto-approve").code == 0
+    # Applied from the rendered file, the original has nothing to change.
+    assert "Plan: 0 to create, 0 to update, 0 to delete." in world.run("plan", path).out
+    assert "hidden-region" not in world.run("plan", path, "--format", "json").out
+
+
+def test_org_patterns_and_exclusions_on_plan_apply_and_drift(world: World) -> None:
+    path = fleet(world)
+
+    def planned(*selection: str) -> list[str]:
+        result = world.run("plan", path, "--format", "json", *selection)
+        assert result.code == 0, result.text
+        return [org["name"] for org in json.loads(result.out)["organizations"]]
+
+    assert planned("--org", "ingate-*") == [f"ingate-{i}" for i in range(ORGS_PER_PROVIDER)]
+    assert planned("--org", "ingate-*", "--org", "immuta-[01]") == [
+        *(f"ingate-{i}" for i in range(ORGS_PER_PROVIDER)),
+        "immuta-0",
+        "immuta-1",
+    ]
+    everything_but = planned("--exclude-org", "*-[1-9]", "--exclude-org", "encrata-*")
+    assert everything_but == [f"{p}-0" for p in PROVIDERS if p != "encrata"]
+    assert planned("--org", "keeptrusts-?", "--exclude-org", "keeptrusts-0") == [
+        f"keeptrusts-{i}" for i in range(1, ORGS_PER_PROVIDER)
+    ]
+    applied = world.run("apply", path, "--auto-approve", "--org", "infraaudit-*", "--exclude-org", "infraaudit-4")
+    assert applied.code == 0, applied.text
+    assert [len(world.live("infraaudit", f"infraaudit-{i}")) for i in range(ORGS_PER_PROVIDER)] == [3, 3, 3, 3, 0]
+    assert world.live("ingate", "ingate-0") == []
+    drift = world.run("drift", path, "--org", "infraaudit-*", "--exclude-org", "infraaudit-4")
+    assert drift.code == 0, drift.text
+
+    for selection in (["--org", "nope-*"], ["--org", "ingate-*", "--exclude-org", "Ingate-0"]):
+        commands: list[list[str | Path]] = [["plan", path], ["apply", path, "--auto-approve"], ["drift", path]]
+        for command in commands:
+            failed = world.run(*command, *selection)
+            assert failed.code == 1, failed.text
+            assert f"no organization matches '{selection[-1]}'" in failed.err
+    assert world.live("ingate", "ingate-0") == []

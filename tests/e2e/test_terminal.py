@@ -181,7 +181,7 @@ def test_quiet_keeps_results_and_errors(world: World) -> None:
     assert imported.code == 0 and yaml.safe_load(imported.out)["version"] == 1
 
     failed = world.run("plan", path, "--org", "nope", "--quiet")
-    assert failed.code == 1 and "unknown organization(s): nope" in failed.err
+    assert failed.code == 1 and "no organization matches 'nope'" in failed.err
 
 
 def test_saved_plan_written_under_quiet(world: World) -> None:

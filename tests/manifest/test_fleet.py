@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+import yaml
+
+from reconciler.cli import main
 from reconciler.manifest import load_manifests
 from tests.manifest.util import ENV, problems, write
 
@@ -178,3 +182,41 @@ def test_an_unknown_set_in_defaults_is_reported_once(tmp_path: Path) -> None:
 def test_a_typo_in_defaults_is_a_schema_problem(tmp_path: Path) -> None:
     path = write(tmp_path, "m.yaml", "version: 1\ndefaults:\n  prnue: true\norganizations:\n" + org("a"))
     assert problems([path]) == [f"{path}:3:3: defaults: unknown field 'prnue'; did you mean 'prune'?"]
+
+
+def test_render_keeps_references_and_literals_as_written_and_refuses_a_bad_manifest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write(
+        tmp_path,
+        "good.yaml",
+        SETS
+        + "organizations:\n"
+        + org("acme", "    webhooks:\n      - name: own\n        url: https://h.example/$${var:team}/${var:team}\n"),
+    )
+    assert main(["render", good]) == 0
+    rendered = yaml.safe_load(capsys.readouterr().out)
+    assert rendered == {
+        "version": 1,
+        "organizations": [
+            {
+                "name": "acme",
+                "provider": "ingate",
+                "token": "${env:TOKEN}",
+                "prune": True,
+                "unmanaged": "ignore",
+                "webhooks": [
+                    {"name": "own", "url": "https://h.example/$${var:team}/platform"},
+                    {
+                        "name": "key-events",
+                        "url": "https://hooks.acme.example/platform/any/keys",
+                        "events": ["key.create"],
+                    },
+                ],
+            }
+        ],
+    }
+    bad = write(tmp_path, "bad.yaml", "version: 1\norganizations:\n" + org("acme", "    use: [core]\n"))
+    assert main(["render", bad]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:6:11: organizations[0].use: unknown webhook set 'core' (organization 'acme')" in err
