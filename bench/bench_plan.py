@@ -55,6 +55,46 @@ def manifest(sandbox: Sandbox, orgs: int, hooks: int, prefix: str) -> dict[str, 
             "organizations": entries}
 
 
+def fleet_manifest(flat: dict[str, object]) -> dict[str, object]:
+    """The same manifest written with sets (SPEC §2.1): one set of `hooks` webhooks per provider, each org
+    using its provider's set with its own name as a variable. Expands to exactly the flat form's webhooks."""
+    orgs = flat["organizations"]
+    assert isinstance(orgs, list)
+    sets: dict[str, list[dict[str, object]]] = {}
+    entries = []
+    for org in orgs:
+        hooks = org["webhooks"]
+        name = org["name"]
+        sets.setdefault(f"{org['provider']}-set", [
+            {**hook, "url": hook["url"].replace(f"/{name}/", "/${var:org}/")} for hook in hooks
+        ])
+        entries.append({**{k: v for k, v in org.items() if k != "webhooks"},
+                        "use": [f"{org['provider']}-set"], "vars": {"org": name}})
+    return {**{k: v for k, v in flat.items() if k != "organizations"}, "webhook_sets": sets, "organizations": entries}
+
+
+def load_comparison(tmp: Path, flat: dict[str, object], runs: int) -> None:
+    """Manifest load and validation time per webhook, flat and written with sets (best of `runs`, so a busy
+    moment of a shared machine does not decide); the two must declare the same webhooks."""
+    total = 0
+    figures = {}
+    loaded = {}
+    for form, doc in (("flat", flat), ("sets", fleet_manifest(flat))):
+        path = tmp / f"{form}.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        best = float("inf")
+        for _ in range(runs):
+            cpu = time.process_time()
+            loaded[form] = load_manifests([str(path)])
+            best = min(best, time.process_time() - cpu)
+        total = sum(len(org.webhooks) for org in loaded[form].organizations)
+        figures[form] = (best, path.stat().st_size // 1024)
+    assert loaded["flat"].organizations == loaded["sets"].organizations, "the two forms must declare the same"
+    for form, (best, size) in figures.items():
+        print(f"manifest load + validation, {form:5}: {best:.3f} s for {total} webhooks "
+              f"({best / total * 1e6:.1f} us per webhook; {size} KiB of YAML; best of {runs})")
+
+
 def populate(sandbox: Sandbox, doc: dict[str, object], store: VaultStore) -> None:
     """Create every declared webhook straight through the API (no latency yet) and index it."""
     orgs = doc["organizations"]
@@ -122,7 +162,17 @@ def main() -> int:
     parser.add_argument("--parallelism", type=int, default=8)
     parser.add_argument("--creates", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5, help="no-op plans timed; the median is reported")
+    parser.add_argument("--load-only", action="store_true", help="only compare loading the flat and sets forms")
     args = parser.parse_args()
+    if args.load_only:
+        sandbox = Sandbox(port=0, token=TOKEN).start()  # only for its base URLs: nothing is requested
+        os.environ.update({"BENCH_TOKEN": TOKEN, "VAULT_ADDR": "http://127.0.0.1:8200", "VAULT_TOKEN": "t"})
+        try:
+            with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
+                load_comparison(Path(tmp), manifest(sandbox, args.orgs, args.webhooks, "org"), args.runs)
+        finally:
+            sandbox.stop()
+        return 0
 
     vault = start_openbao()
     sandbox = Sandbox(port=0, token=TOKEN).start()
@@ -178,6 +228,7 @@ def main() -> int:
             plan_cpu = time.process_time() - cpu
             print(f"planning CPU: {plan_cpu / total * 1000:.4f} s per 1,000 webhooks (diff only); "
                   f"manifest load + validation {load_cpu / total * 1000:.4f} s per 1,000 webhooks")
+            load_comparison(Path(tmp), doc, args.runs)
 
             orgs = max(1, args.creates // args.webhooks)
             create_doc = manifest(sandbox, orgs, args.webhooks, "new")

@@ -9,7 +9,7 @@ points at the set member (or the default) and names the organization it was copi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,8 @@ class _Set:
     doc: Document
     name: str
     members: YSeq | None  # None: not a list (the schema reports it)
+    # Per member, where inside it the strings holding `${` are: the only values a copy must not share.
+    templated: dict[int, list[Path]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,12 @@ def _find_sets(docs: list[Document], problems: list[Problem]) -> dict[str, _Set]
                 problems.append(doc.problem(path, message, key=True, where=()))
                 continue
             sets[name] = _Set(doc, name, members if type(members) is YSeq else None)
+    for doc in docs:  # read before any document's own templated list is trimmed (see `expand`)
+        for path in doc.templated:
+            if path[0] == "webhook_sets" and len(path) > 3 and type(path[2]) is int:
+                found = sets.get(str(path[1]))
+                if found is not None and found.doc is doc:
+                    found.templated.setdefault(path[2], []).append(path[3:])
     return sets
 
 
@@ -189,8 +197,10 @@ def _use_sets(
                 continue
             copy_path = (*path, "webhooks", len(hooks))
             doc.foreign[copy_path] = Origin(found.doc.file, ("webhook_sets", set_name, member_index), name)
-            hooks.append(_copy(member, doc.templated, copy_path))
+            inner = found.templated.get(member_index, ())
+            hooks.append(_copy(member, inner))
             hooks.marks.append(found.members.marks[member_index])
+            doc.templated.extend((*copy_path, *step) for step in inner)
             if found.doc.broken:  # a value the loader refused (yes/no) stays refused, and is not reported again
                 source = ("webhook_sets", set_name, member_index)
                 doc.broken.update((*copy_path, *bad[3:]) for bad in found.doc.broken if bad[:3] == source)
@@ -207,24 +217,35 @@ def _unknown_set(doc: Document, place: Path, set_name: str, org: str, state: _St
     state.problems.append(doc.problem(place, message, where=place[:-1]))
 
 
-def _copy(value: Any, templated: list[Path], path: Path) -> Any:
-    """A deep copy of a parsed value, marks included; strings holding `${` are listed for interpolation."""
-    kind = type(value)
-    if kind is YMap:
+def _copy(member: YMap, templated: Sequence[Path]) -> YMap:
+    """A copy of a set's member that an org may change: the containers holding its strings with `${` (which
+    interpolation replaces per org) are copied, everything else is shared, marks included. Nothing after
+    expansion changes a value in place except interpolation, so sharing the rest is safe, and it keeps a
+    fleet of 10,000 webhooks as cheap to load as the same webhooks written out."""
+    top: YMap = _shallow(member)
+    copied = {id(top)}
+    for inner in templated:
+        node: Any = top
+        for step in inner[:-1]:
+            child = node[step]
+            if id(child) not in copied:
+                node[step] = child = _shallow(child)
+                copied.add(id(child))
+            node = child
+    return top
+
+
+def _shallow(value: Any) -> Any:
+    if type(value) is YMap:
         mapping = YMap()
-        mapping.key_marks.update(value.key_marks)
-        mapping.value_marks.update(value.value_marks)
-        for key, item in value.items():
-            mapping[key] = _copy(item, templated, (*path, key))
+        dict.update(mapping, value)
+        mapping.key_marks = value.key_marks
+        mapping.value_marks = value.value_marks
         return mapping
-    if kind is YSeq:
-        sequence = YSeq()
-        sequence.marks.extend(value.marks)
-        sequence.extend(_copy(item, templated, (*path, index)) for index, item in enumerate(value))
-        return sequence
-    if kind is str and "${" in value:
-        templated.append(path)
-    return value
+    sequence = YSeq()
+    sequence.extend(value)
+    sequence.marks = value.marks
+    return sequence
 
 
 def _substitute_vars(
