@@ -184,9 +184,9 @@ def test_missing_plan_file_and_mixed_arguments_are_errors(world: World) -> None:
     manifest = world.write(two_orgs(world))
     plan_file = world.tmp / "plan.json"
     assert world.run("plan", manifest, "-o", plan_file).code == 0
-    for extra in ([str(manifest)], ["--org", "acme-ingate"]):
+    for extra in ([str(manifest)], ["--org", "acme-ingate"], ["--exclude-org", "acme-ingate"]):
         mixed = world.run("apply", "--plan", plan_file, *extra)
-        assert mixed.code == 1 and "give no PATH or --org" in mixed.err
+        assert mixed.code == 1 and "give no PATH, --org or --exclude-org" in mixed.err
     assert world.sandbox.requests == [r for r in world.sandbox.requests if r.method == "GET"]
 
 
