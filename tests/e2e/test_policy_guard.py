@@ -71,7 +71,7 @@ def test_a_saved_plan_applies_with_the_policy_file_it_records(world: World) -> N
     assert recorded["path"] == str(policy) and len(recorded["digest"]) == 64
 
     given = world.run("apply", "--plan", plan_file, "--policy", policy)
-    assert given.code == 1 and "give no PATH or --org (nor --policy)" in given.err
+    assert given.code == 1 and "give no PATH, --org or --exclude-org (nor --policy)" in given.err
 
     policy.write_text(policy.read_text() + "  allow_http: true\n")  # loosened after the review
     moved = world.run("apply", "--plan", plan_file)
