@@ -94,7 +94,8 @@ def test_the_example_manifest_and_the_pre_commit_hook_validate_without_secrets(t
     assert result.returncode == 0, result.stderr
     assert "warning: " in result.stderr and "description" not in result.stderr  # fields only where they go
 
-    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    (hook,) = [h for h in hooks if h["id"] == "reconciler-validate"]
     entry = hook["entry"].split()
     assert entry[:3] == ["reconciler", "validate", "--offline"]
     (tmp_path / "webhooks").mkdir()
