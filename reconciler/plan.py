@@ -43,6 +43,7 @@ class Change:
     renamed_from: str | None = None
     new_destination: bool = False  # events go to a host this org did not send to before
     protected: bool = False
+    webhook_set: str | None = None  # the set the declared webhook comes from (SPEC §2.1)
     # What the applier needs; never serialised (the desired side may hold env-sourced values).
     desired: DesiredWebhook | None = field(default=None, compare=False, repr=False)
     live: LiveWebhook | None = field(default=None, compare=False, repr=False)

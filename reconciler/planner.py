@@ -221,6 +221,7 @@ def plan_org(
                     hook.name,
                     fields=_creation_fields(hook, caps),
                     new_destination=host(hook.url) not in hosts_before(),
+                    webhook_set=hook.webhook_set,
                     desired=hook,
                 )
             )
@@ -254,6 +255,7 @@ def plan_org(
                     renamed_from=renamed_from,
                     new_destination=new_host,
                     protected=recreate and (hook.protect or stored_protect),
+                    webhook_set=hook.webhook_set,
                     desired=hook,
                     live=m.live,
                 )

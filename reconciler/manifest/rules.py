@@ -382,6 +382,7 @@ class _Builder:
         if url is None or not isinstance(name, str) or not doc.ok(path):
             return None
         rotate = raw.get("rotate_after")
+        origin = doc.foreign.get(path) if doc.foreign else None
         return DesiredWebhook(
             name=name,
             url=url,
@@ -393,6 +394,7 @@ class _Builder:
             verify_tls=raw.get("verify_tls"),
             rotate_after_days=int(rotate[:-1]) * _DAYS_PER_UNIT[rotate[-1]] if rotate else None,
             masked=frozenset(key for key in MASKED_FIELDS if (*path, key) in doc.refs) if interpolated else _NONE,
+            webhook_set=str(origin.path[1]) if origin is not None else None,
             location=location,
         )
 

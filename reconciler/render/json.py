@@ -44,7 +44,7 @@ def org_document(org: OrgPlan) -> dict[str, Any]:
 
 
 def change_document(change: Change) -> dict[str, Any]:
-    return {
+    document = {
         "action": change.action,
         "webhook": change.webhook,
         "webhook_id": change.webhook_id,
@@ -61,6 +61,9 @@ def change_document(change: Change) -> dict[str, Any]:
             for f in change.fields
         ],
     }
+    if change.webhook_set is not None:  # only then: a plan without sets reads as it always did
+        document["webhook_set"] = change.webhook_set
+    return document
 
 
 def render_plan(plan: Plan) -> str:

@@ -82,6 +82,7 @@ def render_plan(plan: Plan, key: str = DEFAULT_KEY) -> str:
             names = ", ".join(f"`{o.org}`" for o in plan.errors[:20]) + (" …" if len(plan.errors) > 20 else "")
             header.append(f"> **Errors:** {len(plan.errors)} organization(s) could not be planned: {names}")
         header.append("")
+    header += fleet_changes(plan)
     changed = [o for o in plan.orgs if o.changes or o.unmanaged or o.error]
     if len(changed) < len(plan.orgs):
         header += [f"{len(plan.orgs) - len(changed)} organization(s) in sync are not listed.", ""]
@@ -92,6 +93,34 @@ def render_plan(plan: Plan, key: str = DEFAULT_KEY) -> str:
     rows = [table_row(o) for o in changed]
     details = [org_details(o, refused=[r for r in refused if r.org == o.org]) for o in changed]
     return fit(header, rows, details, what="plan")
+
+
+_DONE = {"create": "created", "delete": "deleted", "replace": "replaced"}
+
+
+def fleet_changes(plan: Plan) -> list[str]:
+    """A change to a webhook set reads as one change (SPEC §2.1): the same change (action and fields) of one
+    set member in several orgs is one line, its orgs folded below it. The per-org diffs follow as usual."""
+    groups: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
+    for change in plan.changes:
+        if change.webhook_set is not None:
+            key = (change.webhook_set, change.webhook, change.action, tuple(f.field for f in change.fields))
+            groups.setdefault(key, []).append(change.org)
+    lines: list[str] = []
+    for (set_name, webhook, action, fields), orgs in groups.items():
+        if len(orgs) < 2:
+            continue
+        what = _DONE.get(action) or f"{', '.join(fields) or 'name'} changed"
+        names = ", ".join(f"`{org}`" for org in orgs)
+        lines += [
+            f"- `{set_name}/{webhook}`: {what} in {len(orgs)} orgs",
+            f"  <details><summary>{len(orgs)} organizations</summary>",
+            "",
+            f"  {names}",
+            "",
+            "  </details>",
+        ]
+    return ["**Webhook sets** (one line per change to a set member, across orgs):", "", *lines, ""] if lines else []
 
 
 def table_row(org: OrgPlan) -> str:

@@ -65,6 +65,15 @@ def test_a_fleet_applies_the_sum_of_its_sets_and_own_webhooks_and_a_set_change_u
     path = fleet(world, core_path="keys-v2")  # one change to the set
     plan = world.run("plan", path)
     assert f"Plan: 0 to create, {count} to update, 0 to delete." in plan.out, plan.text
+    assert plan.out.count(" key-events (id ") == count
+    assert all(" from set core" in line for line in plan.out.splitlines() if " key-events (id " in line)
+    changes = [
+        c for o in json.loads(world.run("plan", path, "--format", "json").out)["organizations"] for c in o["changes"]
+    ]
+    assert [c["webhook_set"] for c in changes] == ["core"] * count
+    markdown = world.run("plan", path, "--format", "markdown").out
+    assert f"- `core/key-events`: url changed in {count} orgs" in markdown
+    assert f"<details><summary>{count} organizations</summary>" in markdown
     assert world.run("apply", path, "--auto-approve").code == 0
     for provider in PROVIDERS:
         for index in range(ORGS_PER_PROVIDER):
@@ -91,6 +100,9 @@ def _plan_json(world: World, path: Path) -> dict[str, Any]:
     plan: dict[str, Any] = json.loads(result.out)
     for key in ("paths", "manifest_digest", "masked_digest"):  # the files differ; what they declare does not
         plan.pop(key, None)
+    for org in plan["organizations"]:  # a rendered file has no sets to name
+        for change in org["changes"]:
+            change.pop("webhook_set", None)
     return plan
 
 
