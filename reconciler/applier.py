@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler import recovery
+from reconciler import recovery, slots
 from reconciler.engine import OrgState, Session, parallel_map
 from reconciler.errors import ProviderError, ReconcilerError, SecretStoreError
 from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretRecord
@@ -52,6 +53,10 @@ class ApplyReport:
         return tuple(o for o in self.outcomes if not o.ok)
 
 
+# Threads per `--parallelism` slot in apply: enough for orgs to take the slots that rate-limited ones give back.
+_WAITING_FACTOR = 4
+
+
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -59,8 +64,17 @@ def now() -> str:
 def apply_plan(session: Session, plan: Plan, states: dict[str, OrgState]) -> ApplyReport:
     work = [(o.changes, OrgApplier(session, states[o.org])) for o in plan.orgs if o.changes and o.org in states]
     interrupted = False
+    # `parallelism` orgs at work at once; more threads than that, so that while an org waits for its own rate
+    # limit (its slot given back, reconciler/slots.py) another org takes the slot (SPEC §7.1).
+    at_work = threading.BoundedSemaphore(max(1, session.parallelism))
+
+    def run(pair: tuple[tuple[Change, ...], OrgApplier]) -> None:
+        with slots.holding(at_work):
+            pair[1].run(pair[0])
+
+    threads = max(session.parallelism, min(len(work), _WAITING_FACTOR * session.parallelism))
     try:
-        parallel_map(lambda pair: pair[1].run(pair[0]), work, session.parallelism, stop=session.interrupted)
+        parallel_map(run, work, threads, stop=session.interrupted)
     except KeyboardInterrupt:
         interrupted = True  # parallel_map let every running org finish its current change first
     outcomes: list[Outcome] = []

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from reconciler import interrupt
+from reconciler import slots
 from reconciler.errors import ReconcilerError
 from reconciler.locking import DEFAULT_TIMEOUT, Holder, OrgLock, Renewer, acquire, took_over
 from reconciler.model import IndexEntry, LiveWebhook, Manifest, Organization, SecretAge
@@ -212,7 +213,7 @@ def _entries(store: SecretStore, org: Organization, names: Iterable[str]) -> dic
 
 def read_org(session: Session, org: Organization) -> OrgState:
     provider = session.provider(org)
-    with session.list_slots:
+    with slots.holding(session.list_slots):  # given back while the org waits for its rate limit
         live = provider.list()
     store = session.store(org)
     index = load_index(store, org)

@@ -36,7 +36,7 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 _lock = threading.Lock()
 _clients: dict[tuple[str, bool], httpx.Client] = {}  # (provider, https): one pool each, shared by orgs
 _tls: ssl.SSLContext | None = None  # the trust store, loaded once and only when an https API is used
-_limiters: dict[tuple[str, Secret], RateLimiter] = {}  # a documented limit is per API key
+_limiters: dict[tuple[str, Secret], RateLimiter] = {}  # a limit, documented or announced, is per API key
 
 
 def open_provider(
@@ -132,11 +132,9 @@ class _NoCookies(CookieJar):
         return None
 
 
-def _limiter(name: str, token: Secret) -> RateLimiter | None:
-    """Caller holds _lock."""
+def _limiter(name: str, token: Secret) -> RateLimiter:
+    """Caller holds _lock. Every API key has one, documented limit or not: an API may announce its own."""
     per_minute = CAPABILITIES[name].requests_per_minute
-    if per_minute is None:
-        return None
     from reconciler.providers.http import RateLimiter
 
     key = (name, token)

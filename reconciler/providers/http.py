@@ -62,40 +62,84 @@ class RateLimiter:
     send up to twice the limit in the first minute and meet 429s with long waits. The window carries a
     margin, because the server sees each request a little later than it left, and not always equally late.
 
+    SPEC §7.1: the documented limit is only the default. Once the API announces its budget
+    (`X-RateLimit-Limit`, `-Remaining`, `-Reset`: see `announce`), its figures rule, higher or lower: until the
+    announced reset, up to `Remaining` more requests go at once and the next waits for the reset; an announced
+    `Limit` replaces the documented one in the window. `per_minute=None`: no documented limit, only announced
+    ones. Requests in flight when an announcement arrives are not in its count, so a burst can overshoot by
+    at most the requests in flight; a 429 and its Retry-After take care of that.
+
     Thread-safe: callers reserve a send time under the lock and sleep outside it, so waiting threads are
-    served in arrival order."""
+    served in arrival order. The sleep gives back the caller's `--parallelism` slot (reconciler/slots.py)."""
 
     def __init__(
         self,
-        per_minute: int,
+        per_minute: int | None,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         window_s: float = 61.0,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        if per_minute < 1:
+        if per_minute is not None and per_minute < 1:
             raise ValueError("per_minute must be at least 1")
         self.capacity = per_minute
         self.window_s = window_s
         self._reserved: deque[float] = deque()  # send times handed out, ascending (some may lie ahead)
         self._clock = clock
+        self._wall_clock = wall_clock
         self._sleep = sleep
         self._lock = threading.Lock()
+        self._remaining = 0  # the announced budget left ...
+        self._until: float | None = None  # ... until this time (the clock's), when the API resets it
 
     def acquire(self) -> float:
-        """Wait for a send time that keeps every window within the limit; returns the time slept."""
+        """Wait for a send time that keeps within the limit; returns the time slept."""
         with self._lock:
             now = self._clock()
             while self._reserved and self._reserved[0] <= now - self.window_s:
                 self._reserved.popleft()
             start = now
-            if len(self._reserved) >= self.capacity:
+            if self._until is not None and now < self._until:  # the API's own count rules until its reset
+                if self._remaining > 0:
+                    self._remaining -= 1
+                else:
+                    start = self._until
+            elif self.capacity is not None and len(self._reserved) >= self.capacity:
                 start = max(now, self._reserved[-self.capacity] + self.window_s)
             self._reserved.append(start)
             wait = start - now
         if wait > 0:
-            self._sleep(wait)
+            from reconciler import slots
+
+            with slots.released():
+                self._sleep(wait)
         return wait
+
+    def announce(self, headers: Mapping[str, str]) -> None:
+        """Take the budget an API announced in its `X-RateLimit-*` headers (absent or unreadable: no change).
+        `Reset` is read as a Unix time when it is one (GitHub's form, and the sandbox's), else as seconds."""
+        limit = _count(headers.get("x-ratelimit-limit"))
+        remaining = _count(headers.get("x-ratelimit-remaining"))
+        reset = _count(headers.get("x-ratelimit-reset"))
+        with self._lock:
+            if limit is not None and limit >= 1:
+                self.capacity = limit
+            if remaining is not None and reset is not None:
+                seconds = reset - self._wall_clock() if reset > _EPOCH_SECONDS else reset
+                self._remaining = remaining
+                self._until = self._clock() + max(0.0, min(seconds, _MAX_RESET_S))
+
+
+_EPOCH_SECONDS = 1_000_000_000  # a Reset larger than this is a Unix time, not a number of seconds
+_MAX_RESET_S = 3600.0  # a Reset further away than an hour is not believed: never wait on a garbled header
+
+
+def _count(value: str | None) -> int | None:
+    """A header's whole number, or None (absent, or not a plain non-negative number)."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value.strip())
 
 
 @dataclass(frozen=True)
@@ -175,7 +219,10 @@ class ApiClient:
                     outcome_unknown=maybe_applied,
                 )
             waited += delay
-            self._retry.sleep(delay)
+            from reconciler import slots
+
+            with slots.released():  # a wait, not work: another org may use the slot meanwhile
+                self._retry.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _attempt(
@@ -233,6 +280,8 @@ class ApiClient:
         except httpx.TransportError as exc:
             self._log(method, path, type(exc).__name__, started, attempt)
             raise
+        if self._limiter is not None:
+            self._limiter.announce(streamed.headers)
         self._log(method, path, streamed.status_code, started, attempt)
         # The status's standard phrase, never the server's own text.
         return httpx.Response(streamed.status_code, headers=streamed.headers, content=body, request=request)

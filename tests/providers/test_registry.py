@@ -46,7 +46,8 @@ def test_one_client_per_provider_and_one_limiter_per_token() -> None:
     assert a.api._limiter is b.api._limiter is not None
     assert c.api._limiter is not a.api._limiter
     assert adapter("ingate").api._http is not a.api._http
-    assert adapter("ingate").api._limiter is None  # no documented limit
+    unlimited = adapter("ingate").api._limiter
+    assert unlimited is not None and unlimited.capacity is None  # no documented limit; an announced one may come
 
 
 def test_plain_http_pools_are_apart_and_https_pools_share_one_tls_context() -> None:
