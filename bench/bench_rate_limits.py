@@ -63,8 +63,10 @@ def main() -> int:
     args = parser.parse_args()
     vault = start_openbao()
     sandbox = Sandbox(port=0, token=TOKEN).start()
-    env = {**os.environ, "VAULT_ADDR": vault.address, "VAULT_TOKEN": vault.root_token,
-           **{f"KEY_{i}": f"{TOKEN}" for i in range(12)}}
+    keys = {f"KEY_{i}": f"{TOKEN}-{i}" for i in range(12)}  # an API key of its own per org
+    for key in keys.values():
+        sandbox.add_token(key)
+    env = {**os.environ, "VAULT_ADDR": vault.address, "VAULT_TOKEN": vault.root_token, **keys}
     os.environ.update(env)
     try:
         with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
