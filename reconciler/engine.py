@@ -10,8 +10,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from reconciler import interrupt
-from reconciler import slots
+from reconciler import interrupt, slots
 from reconciler.errors import ReconcilerError
 from reconciler.locking import DEFAULT_TIMEOUT, Holder, OrgLock, Renewer, acquire, took_over
 from reconciler.model import IndexEntry, LiveWebhook, Manifest, Organization, SecretAge
