@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed
 
 demo: install
-	$(PY) -m reconciler.demo
+	$(PY) -m reconciler.devtools.demo
 
 test: install lint typecheck unit
 

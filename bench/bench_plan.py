@@ -24,12 +24,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reconciler.engine import Session, plan_orgs  # noqa: E402
+from reconciler.core.model import IndexEntry, StoreConfig  # noqa: E402
+from reconciler.core.planner import plan_org  # noqa: E402
+from reconciler.core.secret import Secret  # noqa: E402
+from reconciler.engine.session import Session, plan_orgs  # noqa: E402
 from reconciler.manifest import load_manifests  # noqa: E402
-from reconciler.model import IndexEntry, StoreConfig  # noqa: E402
-from reconciler.planner import plan_org  # noqa: E402
 from reconciler.sandbox import Faults, Sandbox  # noqa: E402
-from reconciler.secret import Secret  # noqa: E402
 from reconciler.stores.vault import VaultStore  # noqa: E402
 from tests.fixtures.vault_server import start_openbao  # noqa: E402
 

@@ -23,9 +23,9 @@ from bench_plan import TOKEN, machine_speed, manifest, populate, timed
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reconciler.model import StoreConfig  # noqa: E402
+from reconciler.core.model import StoreConfig  # noqa: E402
+from reconciler.core.secret import Secret  # noqa: E402
 from reconciler.sandbox import Faults, Sandbox  # noqa: E402
-from reconciler.secret import Secret  # noqa: E402
 from reconciler.stores.vault import VaultStore  # noqa: E402
 from tests.fixtures.vault_server import start_openbao  # noqa: E402
 

@@ -14,9 +14,12 @@ import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
-from reconciler import __version__, interrupt, metrics, output
-from reconciler.errors import ManifestError, ReconcilerError
-from reconciler.redact import ScrubFilter, scrub
+from reconciler import __version__
+from reconciler.commands import output
+from reconciler.core.errors import ManifestError, ReconcilerError
+from reconciler.core.redact import ScrubFilter, scrub
+from reconciler.render import metrics
+from reconciler.runtime import interrupt
 
 COMMANDS = (
     "validate", "plan", "apply", "drift", "import_", "rotate", "test", "sandbox", "unlock", "shards", "merge_reports",
@@ -145,7 +148,7 @@ _GC_THRESHOLD = 100_000  # allocations between young collections; Python's defau
 
 def interrupt_on_signals() -> dict[int, signal._HANDLER]:
     """Ctrl-C, and SIGTERM (how a pipeline cancels a job), stop the run cleanly (exit 130): the worker
-    threads learn of it at once (reconciler.interrupt), the main thread by a KeyboardInterrupt. Returns the
+    threads learn of it at once (reconciler.runtime.interrupt), the main thread by a KeyboardInterrupt. Returns the
     handlers to restore; none when not on the main thread, where no handler can be set."""
     if threading.current_thread() is not threading.main_thread():
         return {}

@@ -12,50 +12,26 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from reconciler.providers.capabilities import Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.errors import ProviderError, SecretStoreError
+from reconciler.core.secret import Secret
+from reconciler.providers.base import Provider, ProviderPlugin
+from reconciler.stores.base import SecretStore, StorePlugin
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
-    from reconciler.model import StoreConfig
-    from reconciler.stores.base import SecretStore
+    from reconciler.core.model import StoreConfig
+    from reconciler.providers.http import RetryPolicy
 
 log = logging.getLogger("reconciler.plugins")
 
 PROVIDERS_GROUP = "webhook_reconciler.providers"
 STORES_GROUP = "webhook_reconciler.secret_stores"
 EMULATORS_GROUP = "webhook_reconciler.emulators"
-
-
-@dataclass(frozen=True)
-class ProviderPlugin:
-    """A provider: what its API can do (validation and planning read only this) and its adapter, named as
-    `module:Class` and imported only when an org of that provider talks to its API (validate stays fast).
-    The class takes a `reconciler.providers.http.ApiClient` and implements `reconciler.providers.base.Provider`."""
-
-    capabilities: Capabilities
-    adapter: str
-
-    @property
-    def name(self) -> str:
-        return self.capabilities.name
-
-
-@dataclass(frozen=True)
-class StorePlugin:
-    """A secret store type: `factory` (`module:callable`) takes the store's StoreConfig and returns a
-    `reconciler.stores.base.SecretStore`."""
-
-    type: str
-    factory: str
-
-    def open(self, config: StoreConfig) -> SecretStore:
-        made: Callable[[StoreConfig], SecretStore] = load(self.factory)
-        return made(config)
 
 
 def load(reference: str) -> Any:
@@ -118,3 +94,61 @@ def _entry_points(group: str) -> list[EntryPoint]:
     from importlib.metadata import entry_points
 
     return list(entry_points(group=group))
+
+
+class _Installed(Mapping[str, Capabilities]):
+    """Provider name -> capabilities of every installed provider, read on first use."""
+
+    def _all(self) -> dict[str, Capabilities]:
+        return {name: plugin.capabilities for name, plugin in providers().items()}
+
+    def __getitem__(self, name: str) -> Capabilities:
+        plugin = provider(name)
+        if plugin is None:
+            raise KeyError(name)
+        return plugin.capabilities
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+CAPABILITIES: Mapping[str, Capabilities] = _Installed()
+
+
+def open_provider(
+    name: str,
+    base_url: str,
+    token: Secret,
+    *,
+    read_only: bool,
+    timeout: float = 30.0,
+    retry: RetryPolicy | None = None,
+    deadline: float | None = None,
+) -> Provider:
+    """The adapter of installed provider `name` for one org. `read_only=True` refuses every write before it is
+    sent (plan, drift, validate, import). Safe to call from many threads."""
+    from reconciler.providers import connect
+
+    plugin = provider(name)
+    if plugin is None:
+        raise ProviderError(f"unknown provider {name!r} (installed: {', '.join(providers())})")
+    adapter = load(plugin.adapter)
+    return connect(
+        adapter, plugin.capabilities, base_url, token, read_only=read_only, timeout=timeout, retry=retry,
+        deadline=deadline,
+    )
+
+
+def open_store(config: StoreConfig) -> SecretStore:
+    """The store a manifest's `secret_stores` entry describes; no I/O until its first call. A type's library
+    (keyring; hvac, which pulls in requests) is imported only when that type is used."""
+    plugin = store(config.type)
+    if plugin is None:
+        raise SecretStoreError(
+            f"secret store {config.name!r}: unknown type {config.type!r} (installed: {', '.join(stores())})"
+        )
+    made: Callable[[StoreConfig], SecretStore] = load(plugin.factory)
+    return made(config)

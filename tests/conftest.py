@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from reconciler import redact
+from reconciler.core import redact
 
 pytest_plugins = [
     "tests.fixtures.sandbox",

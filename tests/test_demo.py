@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def test_demo_runs_end_to_end(tmp_path: Path) -> None:
-    done = subprocess.run([sys.executable, "-m", "reconciler.demo"], cwd=tmp_path, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "reconciler.devtools.demo"], cwd=tmp_path, capture_output=True,
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Plan: 0 to create, 0 to update, 0 to delete." in done.stdout

@@ -64,6 +64,8 @@ def undeclared(folder: str, declared: set[str]) -> list[str]:
     problems: list[str] = []
     for path in sorted((ROOT / folder).rglob("*.py")):
         for top, where in third_party_imports(path.read_text(), str(path.relative_to(ROOT))).items():
+            if (path.parent / f"{top}.py").exists():
+                continue  # a script's sibling module (bench/bench_plan.py): on its path when it runs
             names = {canonicalize_name(d) for d in distributions.get(top, [])}
             if not names & declared:
                 problems.append(f"{where}: {top} ({', '.join(sorted(names)) or 'not installed'}) is not declared")

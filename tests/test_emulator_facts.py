@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
-from reconciler.conformance import differences, lifecycle, pairs
-from reconciler.providers.capabilities import CAPABILITIES, INGATE, PROVIDER_NAMES, Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.devtools.conformance import differences, lifecycle, pairs
+from reconciler.plugins import CAPABILITIES
+from reconciler.providers.capabilities import INGATE, PROVIDER_NAMES
 from reconciler.sandbox import Faults, Sandbox, ingate
 from reconciler.sandbox.registry import SPECS
 
@@ -24,7 +26,7 @@ def test_the_product_and_the_sandbox_know_the_same_providers() -> None:
 
 @pytest.mark.parametrize("provider", PROVIDER_NAMES)
 def test_each_built_in_adapter_passes_the_conformance_lifecycle(sandbox: Sandbox, provider: str) -> None:
-    """The kit a plugin author runs (reconciler/conformance.py), on the built-ins and their emulators."""
+    """The kit a plugin author runs (reconciler/devtools/conformance.py), on the built-ins and their emulators."""
     sandbox.set_faults(Faults(encrata_rate_limit=None))
     assert lifecycle(provider, sandbox.base_url(provider), "sandbox-token") == []
 

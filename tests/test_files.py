@@ -1,4 +1,4 @@
-"""reconciler.files.write_atomic, the one way the tool writes a file (issue 15): a name planted in advance
+"""reconciler.runtime.files.write_atomic, the one way the tool writes a file (issue 15): a name planted in advance
 is never written through, an existing file keeps its mode, and a failure leaves nothing behind."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.files import write_atomic
+from reconciler.runtime.files import write_atomic
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.model import DesiredWebhook, LiveWebhook, Location, quick_init
+from reconciler.core.model import DesiredWebhook, LiveWebhook, Location, quick_init
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization
-from reconciler.plan import OrgPlan, live_digest
-from reconciler.planner import plan_org
-from reconciler.providers.capabilities import CAPABILITIES
-from reconciler.secret import Secret
+from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization
+from reconciler.core.plan import OrgPlan, live_digest
+from reconciler.core.planner import plan_org
+from reconciler.core.secret import Secret
+from reconciler.plugins import CAPABILITIES
 
 URL = "https://hooks.acme.example/a"
 

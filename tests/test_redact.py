@@ -7,10 +7,10 @@ import uuid
 
 import pytest
 
-from reconciler.plan import FieldChange
-from reconciler.redact import MASK, ScrubFilter, mask_userinfo, register, scrub
+from reconciler.core.plan import FieldChange
+from reconciler.core.redact import MASK, ScrubFilter, mask_userinfo, register, scrub
+from reconciler.core.secret import Secret
 from reconciler.render import values
-from reconciler.secret import Secret
 
 
 def unique(prefix: str = "v") -> str:

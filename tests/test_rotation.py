@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge, SecretRecord
-from reconciler.planner import plan_org
-from reconciler.providers.capabilities import CAPABILITIES
-from reconciler.rotation import SECRET_FIELD, parse_stamp, secrets_due
-from reconciler.secret import Secret
+from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge, SecretRecord
+from reconciler.core.planner import plan_org
+from reconciler.core.rotation import SECRET_FIELD, parse_stamp
+from reconciler.core.secret import Secret
+from reconciler.engine.rotation import secrets_due
+from reconciler.plugins import CAPABILITIES
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 URL = "https://hooks.acme.example/a"

@@ -8,15 +8,18 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler import metrics, neutral, output, shards
-from reconciler.applier import ApplyReport, apply_plan, flush_recovery
+from reconciler.commands import output
 from reconciler.commands.common import add_lock_timeout, add_policy, add_selection, load
-from reconciler.engine import OrgState, Session, plan_orgs, select_orgs
-from reconciler.errors import ReconcilerError, StalePlan
+from reconciler.core import neutral, shards
+from reconciler.core.errors import ReconcilerError, StalePlan
+from reconciler.core.model import Organization
+from reconciler.core.plan import Plan, action_counts, check_safety, masked_digest, webhook_counts
+from reconciler.core.selection import select_orgs
+from reconciler.engine.applier import ApplyReport, apply_plan, flush_recovery
+from reconciler.engine.session import OrgState, Session, plan_orgs
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH
-from reconciler.model import Organization
-from reconciler.plan import Plan, action_counts, check_safety, masked_digest, webhook_counts
 from reconciler.render import json as render_json
+from reconciler.render import metrics
 from reconciler.render import text as render_text
 
 PLAN_SCHEMA_PATH = MANIFEST_SCHEMA_PATH.with_name("plan.schema.json")

@@ -6,13 +6,16 @@ import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler import metrics, output, shards
-from reconciler.engine import OrgState, Session, read_org, select_orgs
-from reconciler.errors import ReconcilerError
-from reconciler.model import DesiredWebhook, LiveWebhook, Manifest, Organization
-from reconciler.neutral import text
-from reconciler.planner import AmbiguousMatch, match
-from reconciler.shards import Shard
+from reconciler.commands import output
+from reconciler.core import shards
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import DesiredWebhook, LiveWebhook, Manifest, Organization
+from reconciler.core.neutral import text
+from reconciler.core.planner import AmbiguousMatch, match
+from reconciler.core.selection import select_orgs
+from reconciler.core.shards import Shard
+from reconciler.engine.session import OrgState, Session, read_org
+from reconciler.render import metrics
 
 FORMATS = ("text", "json", "markdown")
 
@@ -99,7 +102,7 @@ def add_selection(parser: argparse.ArgumentParser) -> None:
 
 
 def lock_timeout(text: str) -> float:
-    from reconciler.locking import parse_duration
+    from reconciler.runtime.locking import parse_duration
 
     try:
         return parse_duration(text)
@@ -108,7 +111,7 @@ def lock_timeout(text: str) -> float:
 
 
 def add_lock_timeout(parser: argparse.ArgumentParser) -> None:
-    from reconciler.locking import DEFAULT_TIMEOUT
+    from reconciler.runtime.locking import DEFAULT_TIMEOUT
 
     parser.add_argument(
         "--lock-timeout",

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from reconciler import metrics, neutral, output
+from reconciler.commands import output
 from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
-from reconciler.drift import DriftReport, check_drift
+from reconciler.core import neutral
+from reconciler.core.report import DriftReport
+from reconciler.engine.drift import check_drift
 from reconciler.render import json as render_json
 from reconciler.render import markdown as render_markdown
+from reconciler.render import metrics
 from reconciler.render import text as render_text
 
 

@@ -10,14 +10,15 @@ from typing import Any
 
 import yaml
 
-from reconciler import output
-from reconciler.errors import ReconcilerError
-from reconciler.manifest.urls import url_host, url_path
-from reconciler.model import LiveWebhook
-from reconciler.neutral import terminal, text
-from reconciler.providers.capabilities import CAPABILITIES, Capabilities
-from reconciler.redact import mask_userinfo
-from reconciler.secret import Secret
+from reconciler.commands import output
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import LiveWebhook
+from reconciler.core.neutral import terminal, text
+from reconciler.core.redact import mask_userinfo
+from reconciler.core.secret import Secret
+from reconciler.core.urls import url_host, url_path
+from reconciler.plugins import CAPABILITIES
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -34,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reconciler.providers import open_provider
+    from reconciler.plugins import open_provider
 
     if args.provider not in CAPABILITIES:
         raise ReconcilerError(f"unknown provider '{args.provider}' (installed: {', '.join(CAPABILITIES)})")

@@ -8,9 +8,9 @@ from typing import Any
 
 from reconciler.commands import drift
 from reconciler.commands.common import add_format
-from reconciler.errors import ReconcilerError
+from reconciler.core.errors import ReconcilerError
+from reconciler.engine.merge import merge
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH
-from reconciler.merge import merge
 
 DRIFT_SCHEMA_PATH = MANIFEST_SCHEMA_PATH.with_name("drift.schema.json")
 

@@ -6,12 +6,14 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from reconciler import metrics, neutral, output, shards
+from reconciler.commands import output
 from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
-from reconciler.engine import plan_orgs
-from reconciler.plan import Plan, masked_digest
+from reconciler.core import neutral, shards
+from reconciler.core.plan import Plan, masked_digest
+from reconciler.engine.session import plan_orgs
 from reconciler.render import json as render_json
 from reconciler.render import markdown as render_markdown
+from reconciler.render import metrics
 from reconciler.render import text as render_text
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from reconciler import output
+from reconciler.commands import output
 from reconciler.commands.common import add_paths
 from reconciler.manifest import render_manifests
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from reconciler import neutral, output
-from reconciler.applier import OrgApplier
+from reconciler.commands import output
 from reconciler.commands.common import Target, add_lock_timeout, add_target, open_target
-from reconciler.errors import UnsafePlan
+from reconciler.core import neutral
+from reconciler.core.errors import UnsafePlan
+from reconciler.engine.applier import OrgApplier
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:

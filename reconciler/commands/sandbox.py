@@ -13,8 +13,8 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from reconciler import output
-from reconciler.errors import Interrupted, ReconcilerError
+from reconciler.commands import output
+from reconciler.core.errors import Interrupted, ReconcilerError
 
 if TYPE_CHECKING:
     from reconciler.sandbox import Sandbox
@@ -145,7 +145,7 @@ def _keyring(wanted: bool) -> Iterator[dict[str, str]]:
     if not wanted:
         yield {}
         return
-    from reconciler.sandbox.keyring_session import KeyringSessionError, start_keyring_session
+    from reconciler.devtools.keyring_session import KeyringSessionError, start_keyring_session
 
     try:
         session = start_keyring_session()

@@ -6,9 +6,9 @@ import argparse
 import json
 from typing import Any
 
-from reconciler import output
+from reconciler.commands import output
 from reconciler.commands.common import add_paths, load
-from reconciler.shards import shard_of
+from reconciler.core.shards import shard_of
 
 
 def positive(text: str) -> int:

@@ -6,10 +6,11 @@ import argparse
 import time
 from typing import Any
 
-from reconciler import neutral, output
+from reconciler.commands import output
 from reconciler.commands.common import add_target, open_target
-from reconciler.errors import ReconcilerError
-from reconciler.model import Delivery, TestResult
+from reconciler.core import neutral
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import Delivery, TestResult
 from reconciler.providers.base import Provider
 
 # Encrata answers a test with "sent" only; the receiver's answer shows in the delivery history a little later.

@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import Any
 
-from reconciler import output
+from reconciler.commands import output
 from reconciler.commands.common import load
-from reconciler.errors import ReconcilerError
-from reconciler.locking import Holder
+from reconciler.core.errors import ReconcilerError
+from reconciler.runtime.locking import Holder
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     org = next((o for o in manifest.organizations if o.name == name), None)
     if org is None:
         raise ReconcilerError(f"unknown organization '{name}'")
-    from reconciler.stores import open_store
+    from reconciler.plugins import open_store
 
     lock = open_store(manifest.store(org.secret_store)).org_lock(org.name, Holder.this_run())
     holder = lock.holder()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from reconciler import output
+from reconciler.commands import output
 from reconciler.commands.common import add_paths, add_policy
 from reconciler.manifest import load_manifests
 

@@ -10,7 +10,8 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.errors import ManifestError, Problem
+from reconciler.core.errors import ManifestError, Problem
+from reconciler.core.model import Manifest, Policy, PolicyFile
 from reconciler.manifest.fleet import expand, rendered
 from reconciler.manifest.interpolate import substitute_env
 from reconciler.manifest.policy import policy_of
@@ -18,7 +19,6 @@ from reconciler.manifest.rules import build
 from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH, check_schema
 from reconciler.manifest.sources import Source, read_sources
 from reconciler.manifest.yamlload import Document, parse
-from reconciler.model import Manifest, Policy, PolicyFile
 
 __all__ = ["MANIFEST_SCHEMA_PATH", "load_manifests", "render_manifests"]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.errors import Problem
+from reconciler.core.errors import Problem
 from reconciler.manifest.interpolate import container, has_step
 from reconciler.manifest.yamlload import Document, Mark, Origin, Path, YMap, YSeq
 

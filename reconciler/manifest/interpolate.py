@@ -6,10 +6,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler import redact
-from reconciler.errors import Problem
+from reconciler.core import redact
+from reconciler.core.errors import Problem
+from reconciler.core.model import MASKED_FIELDS
 from reconciler.manifest.yamlload import Document, Path, YMap, YSeq
-from reconciler.model import MASKED_FIELDS
 
 _TOKEN = re.compile(r"\$\$\{|\$\{([^}]*)\}?")
 _REFERENCE = re.compile(r"env:([A-Za-z_][A-Za-z0-9_]*)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.manifest.urls import effective_host, host_matches, is_private_host, url_host
-from reconciler.model import Policy
-from reconciler.providers.capabilities import Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.model import Policy
+from reconciler.core.urls import effective_host, host_matches, is_private_host, url_host
 
 
 def policy_of(spec: Any, name: str) -> Policy:

@@ -10,15 +10,17 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.errors import Problem
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.errors import Problem
+from reconciler.core.model import MASKED_FIELDS, DesiredWebhook, Location, Organization, Policy, StoreConfig
+from reconciler.core.secret import Secret
+from reconciler.core.urls import ambiguity, has_credentials, is_http_url
 from reconciler.manifest.policy import api_host_violations, policy_of, policy_violations
-from reconciler.manifest.urls import ambiguity, has_credentials, is_http_url
 from reconciler.manifest.yamlload import Document, Path, YMap, YSeq, describe
-from reconciler.model import MASKED_FIELDS, DesiredWebhook, Location, Organization, Policy, StoreConfig
+from reconciler.plugins import CAPABILITIES
 from reconciler.plugins import store as store_plugin
 from reconciler.plugins import stores as store_plugins
-from reconciler.providers.capabilities import BUILTIN, CAPABILITIES, Capabilities
-from reconciler.secret import Secret
+from reconciler.providers.capabilities import BUILTIN
 
 # Webhook fields only some providers take; each provider lists its own in `Capabilities.options`.
 # (The built-ins': the schema names each option a webhook may carry.)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path as FilePath
 from typing import TYPE_CHECKING, Any
 
-from reconciler.errors import Problem
+from reconciler.core.errors import Problem
 from reconciler.manifest.yamlload import Document, Path
 
 if TYPE_CHECKING:

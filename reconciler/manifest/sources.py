@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.errors import Problem
+from reconciler.core.errors import Problem
 
 _SUFFIXES = (".yaml", ".yml")
 # Per file: four times the benchmark's 10,000 webhooks in one file (984 KiB). YAML this dense costs up to

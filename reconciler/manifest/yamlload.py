@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from reconciler.errors import Problem
+from reconciler.core.errors import Problem
 
 try:
     _BASE_LOADER: type[Any] = yaml.CSafeLoader

@@ -1,4 +1,5 @@
-"""The provider registry: `open_provider()` binds an adapter to one org's base URL and token.
+"""Provider connections: `connect()` binds an adapter class to one org's base URL and token, over one
+shared connection pool per provider and one rate limiter per API key.
 
 httpx and the adapters are imported on first use, so that `validate` (no network) starts fast.
 """
@@ -11,19 +12,20 @@ import threading
 from http.cookiejar import CookieJar
 from typing import TYPE_CHECKING, Any, Protocol
 
-from reconciler.errors import ProviderError
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.secret import Secret
 from reconciler.providers.base import Provider
-from reconciler.providers.capabilities import CAPABILITIES
-from reconciler.secret import Secret
 
 if TYPE_CHECKING:
     import httpx
 
     from reconciler.providers.http import ApiClient, RateLimiter, RetryPolicy
 
-__all__ = ["Provider", "close_all", "open_provider"]
+__all__ = ["AdapterClass", "Provider", "close_all", "connect"]
 
-class _AdapterClass(Protocol):
+class AdapterClass(Protocol):
+    """What a provider plugin's `adapter` names."""
+
     forbidden_hint: str
 
     def __call__(self, api: ApiClient) -> Provider: ...
@@ -39,8 +41,9 @@ _tls: ssl.SSLContext | None = None  # the trust store, loaded once and only when
 _limiters: dict[tuple[str, Secret], RateLimiter] = {}  # a limit, documented or announced, is per API key
 
 
-def open_provider(
-    name: str,
+def connect(
+    adapter: AdapterClass,
+    caps: Capabilities,
     base_url: str,
     token: Secret,
     *,
@@ -49,18 +52,18 @@ def open_provider(
     retry: RetryPolicy | None = None,
     deadline: float | None = None,
 ) -> Provider:
-    """The adapter of provider `name` for one org. `read_only=True` refuses every write before it is sent
+    """`adapter` bound to one org's account. `read_only=True` refuses every write before it is sent
     (plan, drift, validate, import). Safe to call from many threads."""
     from reconciler.providers import bounds
     from reconciler.providers.http import ApiClient, default_timeout
 
-    adapter = _adapter_class(name)
+    name = caps.name
     key = (name, not base_url.lower().startswith("http://"))
     with _lock:
         http = _clients.get(key)
         if http is None:
             http = _clients[key] = _new_client(https=key[1])
-        limiter = _limiter(name, token)
+        limiter = _limiter(caps, token)
     api = ApiClient(
         http,
         base_url,
@@ -86,16 +89,6 @@ def close_all() -> None:
         _tls = None  # the next run reads the trust store (and SSL_CERT_FILE) afresh
     for client in clients:
         client.close()
-
-
-def _adapter_class(name: str) -> _AdapterClass:
-    from reconciler.plugins import load, provider, providers
-
-    plugin = provider(name)
-    if plugin is None:
-        raise ProviderError(f"unknown provider {name!r} (installed: {', '.join(providers())})")
-    cls: _AdapterClass = load(plugin.adapter)
-    return cls
 
 
 def _new_client(*, https: bool) -> httpx.Client:
@@ -132,12 +125,12 @@ class _NoCookies(CookieJar):
         return None
 
 
-def _limiter(name: str, token: Secret) -> RateLimiter:
+def _limiter(caps: Capabilities, token: Secret) -> RateLimiter:
     """Caller holds _lock. Every API key has one, documented limit or not: an API may announce its own."""
-    per_minute = CAPABILITIES[name].requests_per_minute
+    per_minute = caps.requests_per_minute
     from reconciler.providers.http import RateLimiter
 
-    key = (name, token)
+    key = (caps.name, token)
     limiter = _limiters.get(key)
     if limiter is None:
         limiter = _limiters[key] = RateLimiter(per_minute)

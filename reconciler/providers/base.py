@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import builtins
+from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
-from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
-from reconciler.providers.capabilities import Capabilities
-from reconciler.secret import Secret
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
+from reconciler.core.secret import Secret
 
 
 class Provider(Protocol):
@@ -51,3 +52,17 @@ class Provider(Protocol):
     def test(self, webhook_id: str) -> TestResult: ...
 
     def deliveries(self, webhook_id: str) -> builtins.list[Delivery]: ...
+
+
+@dataclass(frozen=True)
+class ProviderPlugin:
+    """A provider plugin (SPEC §8): what its API can do (validation and planning read only this) and its
+    adapter, named as `module:Class` and imported only when an org of that provider talks to its API (validate
+    stays fast). The class takes a `reconciler.providers.http.ApiClient` and implements `Provider`."""
+
+    capabilities: Capabilities
+    adapter: str
+
+    @property
+    def name(self) -> str:
+        return self.capabilities.name

@@ -19,7 +19,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from reconciler import interrupt
+from reconciler.runtime import interrupt
 
 MAX_BODY_BYTES = 16 * 1024 * 1024  # an answer larger than this is refused (SPEC §7)
 REQUEST_DEADLINE = 60.0  # seconds from sending a request to the last byte of its answer

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.plugins import ProviderPlugin
 from reconciler.providers import capabilities as caps
+from reconciler.providers.base import ProviderPlugin
 
 INGATE = ProviderPlugin(caps.INGATE, "reconciler.providers.ingate:IngateProvider")
 INFRAAUDIT = ProviderPlugin(caps.INFRAAUDIT, "reconciler.providers.infraaudit:InfraAuditProvider")

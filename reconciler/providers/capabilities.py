@@ -5,31 +5,7 @@ Kept as plain data, apart from the adapters, so `validate` needs no HTTP stack.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Literal
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    name: str
-    default_base_url: str | None
-    events: frozenset[str] | None  # the catalog; None: the API has no events field (all events)
-    empty_events_means_all: bool  # the API takes `[]` (and an omitted list) as "all events"
-    label_field: str | None  # a name-like field that identifies a webhook (SPEC §3 rule 2)
-    has_description: bool  # a free-text field the manifest's `description` maps to
-    pausable: bool  # has an active/enabled flag; otherwise `active: false` is refused
-    client_secret: Literal["never", "optional", "required"]
-    rotate_in_place: bool
-    test: Literal["none", "webhook", "all"]
-    deliveries: bool
-    https_only: bool
-    options: frozenset[str]  # provider-only webhook fields the manifest may set
-    requests_per_minute: int | None  # documented rate limit, if any
-    one_webhook_per_url: bool = False  # a second webhook with the same URL is refused (Encrata: 409 duplicate)
-    # Documented API hosts beside the default base URL's: with a policy, a base_url may name these unlisted.
-    api_hosts: frozenset[str] = frozenset()
-
+from reconciler.core.capabilities import Capabilities
 
 INGATE = Capabilities(
     name="ingate",
@@ -131,34 +107,3 @@ ENCRATA = Capabilities(
 
 BUILTIN: tuple[Capabilities, ...] = (INGATE, INFRAAUDIT, KEEPTRUSTS, IMMUTA, ENCRATA)
 PROVIDER_NAMES: tuple[str, ...] = tuple(c.name for c in BUILTIN)  # the built-in five; plugins may add more
-
-
-class _Installed(Mapping[str, Capabilities]):
-    """Provider name -> capabilities of every installed provider (reconciler/plugins.py), read on first use."""
-
-    def _all(self) -> dict[str, Capabilities]:
-        from reconciler.plugins import providers
-
-        return {name: plugin.capabilities for name, plugin in providers().items()}
-
-    def __getitem__(self, name: str) -> Capabilities:
-        from reconciler.plugins import provider
-
-        plugin = provider(name)
-        if plugin is None:
-            raise KeyError(name)
-        return plugin.capabilities
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-
-CAPABILITIES: Mapping[str, Capabilities] = _Installed()
-
-
-def provider_names() -> tuple[str, ...]:
-    """The installed providers, the built-ins first."""
-    return tuple(CAPABILITIES)

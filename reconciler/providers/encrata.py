@@ -8,10 +8,11 @@ from __future__ import annotations
 import builtins
 from typing import Any, ClassVar
 
-from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
-from reconciler.providers.capabilities import ENCRATA, Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
+from reconciler.core.secret import Secret
+from reconciler.providers.capabilities import ENCRATA
 from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, text
-from reconciler.secret import Secret
 
 PATH = "/api/webhooks"
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import httpx
 
-from reconciler import interrupt
-from reconciler.errors import ProviderError, ReadOnlyViolation
+from reconciler.core.errors import ProviderError, ReadOnlyViolation
+from reconciler.core.redact import mask_userinfo
+from reconciler.core.secret import REDACTED, Secret
 from reconciler.providers import bounds
-from reconciler.redact import mask_userinfo
-from reconciler.secret import REDACTED, Secret
+from reconciler.runtime import interrupt
 
 log = logging.getLogger("reconciler.http")
 
@@ -70,7 +70,7 @@ class RateLimiter:
     at most the requests in flight; a 429 and its Retry-After take care of that.
 
     Thread-safe: callers reserve a send time under the lock and sleep outside it, so waiting threads are
-    served in arrival order. The sleep gives back the caller's `--parallelism` slot (reconciler/slots.py)."""
+    served in arrival order. The sleep gives back the caller's `--parallelism` slot (reconciler/runtime/slots.py)."""
 
     def __init__(
         self,
@@ -110,7 +110,7 @@ class RateLimiter:
             self._reserved.append(start)
             wait = start - now
         if wait > 0:
-            from reconciler import slots
+            from reconciler.runtime import slots
 
             with slots.released():
                 self._sleep(wait)
@@ -219,7 +219,7 @@ class ApiClient:
                     outcome_unknown=maybe_applied,
                 )
             waited += delay
-            from reconciler import slots
+            from reconciler.runtime import slots
 
             with slots.released():  # a wait, not work: another org may use the slot meanwhile
                 self._retry.sleep(delay)

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from reconciler.model import DesiredWebhook, LiveWebhook, TestResult
-from reconciler.providers.capabilities import IMMUTA, Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.model import DesiredWebhook, LiveWebhook, TestResult
+from reconciler.core.secret import Secret
+from reconciler.providers.capabilities import IMMUTA
 from reconciler.providers.translate import Adapter, JsonObject, flag, integer, merged, segment, text
-from reconciler.secret import Secret
 
 PATH = "/api/notification/webhook"
 

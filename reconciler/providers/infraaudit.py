@@ -7,10 +7,11 @@ from __future__ import annotations
 import builtins
 from typing import ClassVar
 
-from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
-from reconciler.providers.capabilities import INFRAAUDIT, Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
+from reconciler.core.secret import Secret
+from reconciler.providers.capabilities import INFRAAUDIT
 from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, segment, text
-from reconciler.secret import Secret
 
 PATH = "/api/v1/webhooks"
 DELIVERIES_KEPT = 100  # the API keeps the last 100 attempts

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from reconciler.model import DesiredWebhook, LiveWebhook
-from reconciler.providers.capabilities import INGATE, Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.model import DesiredWebhook, LiveWebhook
+from reconciler.core.secret import Secret
+from reconciler.providers.capabilities import INGATE
 from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, merged, segment, text
-from reconciler.secret import Secret
 
 PATH = "/api/v1/webhooks"
 

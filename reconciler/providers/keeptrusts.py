@@ -5,10 +5,11 @@ from __future__ import annotations
 import builtins
 from typing import ClassVar
 
-from reconciler.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
-from reconciler.providers.capabilities import KEEPTRUSTS, Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.model import Delivery, DesiredWebhook, LiveWebhook, TestResult
+from reconciler.core.secret import Secret
+from reconciler.providers.capabilities import KEEPTRUSTS
 from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, integer, merged, segment, text
-from reconciler.secret import Secret
 
 PATH = "/v1/webhooks"
 

@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from reconciler.errors import ProviderError
-from reconciler.model import Delivery, LiveWebhook, TestResult
-from reconciler.providers.capabilities import Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.errors import ProviderError
+from reconciler.core.model import Delivery, LiveWebhook, TestResult
+from reconciler.core.secret import Secret
 from reconciler.providers.http import ApiClient
-from reconciler.secret import Secret
 
 JsonObject = dict[str, Any]
 

@@ -6,8 +6,8 @@ import dataclasses
 import json
 from typing import Any
 
-from reconciler.drift import DriftReport
-from reconciler.plan import PLAN_FORMAT_VERSION, Change, OrgPlan, Plan
+from reconciler.core.plan import PLAN_FORMAT_VERSION, Change, OrgPlan, Plan
+from reconciler.core.report import DriftReport
 from reconciler.render import values
 
 

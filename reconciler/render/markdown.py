@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from reconciler.drift import DriftReport
-from reconciler.neutral import code_fence, code_span, text
-from reconciler.plan import OrgPlan, Plan, Refusal, action_counts, refusals, webhook_counts
+from reconciler.core.neutral import code_fence, code_span, text
+from reconciler.core.plan import OrgPlan, Plan, Refusal, action_counts, refusals, webhook_counts
+from reconciler.core.report import DriftReport
 from reconciler.render.text import Style, refusal_note, render_change, summary_line, unmanaged
 
 LIMIT = 65_536

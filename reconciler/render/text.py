@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from reconciler.drift import DriftReport
-from reconciler.manifest.urls import url_host
-from reconciler.neutral import text
-from reconciler.plan import Change, OrgPlan, Plan, Refusal, Unmanaged, refusals, webhook_counts
+from reconciler.core.neutral import text
+from reconciler.core.plan import Change, OrgPlan, Plan, Refusal, Unmanaged, refusals, webhook_counts
+from reconciler.core.report import DriftReport
+from reconciler.core.urls import url_host
 from reconciler.render import values
 
 SYMBOL = {"create": "+", "update": "~", "delete": "-", "replace": "±"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from reconciler.neutral import text
-from reconciler.plan import FieldChange
-from reconciler.redact import MASK, mask_userinfo
+from reconciler.core.neutral import text
+from reconciler.core.plan import FieldChange
+from reconciler.core.redact import MASK, mask_userinfo
 
 
 def show(value: object) -> str:

@@ -4,8 +4,8 @@ with Sandbox().start() as sb:
     sb.base_url("immuta")          # http://127.0.0.1:PORT/immuta/marketplace
 """
 
+from reconciler.sandbox.backend import RecordedRequest
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.server import Sandbox
-from reconciler.sandbox.world import RecordedRequest
 
 __all__ = ["Faults", "RecordedRequest", "Sandbox"]

@@ -8,62 +8,62 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
+from reconciler.sandbox.backend import Backend
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.router import DEFAULT_ACCOUNT, Incoming, Reply, json_reply
 from reconciler.sandbox.wire import Response
-from reconciler.sandbox.world import World
 
 PREFIX = "/_sandbox/"
 
-AdminCall = Callable[[World, dict[str, Any]], Any]
+AdminCall = Callable[[Backend, dict[str, Any]], Any]
 
 
-def _requests(world: World, args: dict[str, Any]) -> Any:
-    return [dataclasses.asdict(r) for r in world.requests()]
+def _requests(backend: Backend, args: dict[str, Any]) -> Any:
+    return [dataclasses.asdict(r) for r in backend.requests()]
 
 
-def _reset(world: World, args: dict[str, Any]) -> Any:
-    world.reset()
+def _reset(backend: Backend, args: dict[str, Any]) -> Any:
+    backend.reset()
     return {"status": "reset"}
 
 
-def _faults(world: World, args: dict[str, Any]) -> Any:
+def _faults(backend: Backend, args: dict[str, Any]) -> Any:
     provider = args.pop("provider", None)
     unknown = set(args) - Faults.field_names()
     if unknown:
         raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
-    world.set_faults(Faults(**args), provider)
+    backend.set_faults(Faults(**args), provider)
     return {"status": "ok"}
 
 
-def _variant(world: World, args: dict[str, Any]) -> Any:
-    world.set_variant(str(args["provider"]), str(args["variant"]))
+def _variant(backend: Backend, args: dict[str, Any]) -> Any:
+    backend.set_variant(str(args["provider"]), str(args["variant"]))
     return {"status": "ok"}
 
 
-def _tokens(world: World, args: dict[str, Any]) -> Any:
+def _tokens(backend: Backend, args: dict[str, Any]) -> Any:
     if args.get("revoke"):
-        world.revoke_token(str(args["token"]))
+        backend.revoke_token(str(args["token"]))
     else:
-        world.add_token(str(args["token"]), str(args.get("role", "admin")))
+        backend.add_token(str(args["token"]), str(args.get("role", "admin")))
     return {"status": "ok"}
 
 
-def _secrets(world: World, args: dict[str, Any]) -> Any:
-    return sorted(world.secrets())
+def _secrets(backend: Backend, args: dict[str, Any]) -> Any:
+    return sorted(backend.secrets())
 
 
-def _webhooks(world: World, args: dict[str, Any]) -> Any:
-    return world.webhooks(str(args["provider"]), str(args.get("account", DEFAULT_ACCOUNT)))
+def _webhooks(backend: Backend, args: dict[str, Any]) -> Any:
+    return backend.webhooks(str(args["provider"]), str(args.get("account", DEFAULT_ACCOUNT)))
 
 
-def _fail_deliveries(world: World, args: dict[str, Any]) -> Any:
-    world.fail_deliveries(str(args["url_substring"]))
+def _fail_deliveries(backend: Backend, args: dict[str, Any]) -> Any:
+    backend.fail_deliveries(str(args["url_substring"]))
     return {"status": "ok"}
 
 
-def _deliveries(world: World, args: dict[str, Any]) -> Any:
-    return world.record_delivery(
+def _deliveries(backend: Backend, args: dict[str, Any]) -> Any:
+    return backend.record_delivery(
         str(args["provider"]),
         str(args.get("account", DEFAULT_ACCOUNT)),
         str(args["webhook_id"]),
@@ -85,7 +85,7 @@ CALLS: dict[tuple[str, str], AdminCall] = {
 }
 
 
-def handle_admin(world: World, incoming: Incoming) -> Reply:
+def handle_admin(backend: Backend, incoming: Incoming) -> Reply:
     call = CALLS.get((incoming.method, incoming.path[len(PREFIX) :].strip("/")))
     if call is None:
         return json_reply(Response(404, {"error": "unknown admin call"}))
@@ -94,7 +94,7 @@ def handle_admin(world: World, incoming: Incoming) -> Reply:
         if not isinstance(args, dict):
             raise ValueError("the body must be a JSON object")
         args.update({k: v[0] for k, v in parse_qs(incoming.query).items()})
-        return json_reply(Response(200, call(world, args)))
+        return json_reply(Response(200, call(backend, args)))
     except KeyError as err:
         return json_reply(Response(400, {"error": f"missing or unknown: {err}"}))
     except (ValueError, TypeError) as err:

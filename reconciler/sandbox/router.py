@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from reconciler.sandbox.backend import Backend, RecordedRequest
 from reconciler.sandbox.registry import SPECS
 from reconciler.sandbox.wire import ApiError, ProviderSpec, Request, Response, Route
-from reconciler.sandbox.world import RecordedRequest, World
 
 DEFAULT_ACCOUNT = "default"
 
@@ -59,19 +59,19 @@ def bearer(authorization: str | None) -> str:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
-def dispatch(world: World, incoming: Incoming) -> Reply | None:
+def dispatch(backend: Backend, incoming: Incoming) -> Reply | None:
     """None means: close the connection without answering (the drop fault)."""
     name, _, rest = incoming.path[1:].partition("/")
     spec = SPECS.get(unquote(name))
     if spec is None:
         return json_reply(Response(404, {"error": f"no such provider; try one of: {', '.join(SPECS)}"}))
     located = locate(spec, "/" + rest)
-    faults = world.faults(spec.name)
+    faults = backend.faults(spec.name)
     if faults.latency_ms:
         time.sleep(faults.latency_ms / 1000)  # outside the lock, so latency overlaps across requests
-    with world.lock:
-        reply = _Exchange(world, spec, incoming, located).run()
-        world.record(
+    with backend.lock:
+        reply = _Exchange(backend, spec, incoming, located).run()
+        backend.record(
             RecordedRequest(
                 provider=spec.name,
                 account=located[0] if located else "",
@@ -85,14 +85,14 @@ def dispatch(world: World, incoming: Incoming) -> Reply | None:
 
 
 class _Exchange:
-    """One request against one provider; runs under the world lock."""
+    """One request against one provider; runs under the backend lock."""
 
     def __init__(
-        self, world: World, spec: ProviderSpec, incoming: Incoming, located: tuple[str, tuple[str, ...]] | None
+        self, backend: Backend, spec: ProviderSpec, incoming: Incoming, located: tuple[str, tuple[str, ...]] | None
     ) -> None:
-        self.world, self.spec, self.incoming, self.located = world, spec, incoming, located
-        self.variant = world.variants.get(spec.name, "reference")
-        self.dice = world.dice[spec.name]
+        self.backend, self.spec, self.incoming, self.located = backend, spec, incoming, located
+        self.variant = backend.variants.get(spec.name, "reference")
+        self.dice = backend.dice[spec.name]
         self.token = bearer(incoming.authorization)
         self.limit = spec.rate_limit.limit(self.dice.faults) if spec.rate_limit else None
         self.headers: tuple[tuple[str, str], ...] = ()  # rate-limit headers, on every answer
@@ -109,11 +109,11 @@ class _Exchange:
             if allowed:
                 return self.error(ApiError(405, "method not allowed"), ("Allow", ", ".join(allowed)))
             return self.error(ApiError(404, "not found"))
-        if (route.write or self.spec.role_for_reads) and self.world.tokens.get(self.token) != "admin":
+        if (route.write or self.spec.role_for_reads) and self.backend.tokens.get(self.token) != "admin":
             return self.error(ApiError(403, self.spec.forbidden_message))
         try:
             request = Request(self.incoming.method, params, _query(self.incoming.query), _json(self.incoming.body))
-            response = route.handler(self.world.context(self.spec.name, account), request)
+            response = route.handler(self.backend.context(self.spec.name, account), request)
         except ApiError as err:
             return self.error(err)
         # Faults that strike after the change was applied: the client cannot know the outcome.
@@ -127,14 +127,14 @@ class _Exchange:
         """Rate limit, authentication and the faults that strike before anything is applied."""
         style = self.spec.rate_limit
         # An injected 429 refuses the request as the real limit does, so it does not count against it either.
-        injected_429 = self.located is not None and self.token in self.world.tokens and self.dice.rate_limited()
+        injected_429 = self.located is not None and self.token in self.backend.tokens and self.dice.rate_limited()
         if style and self.limit is not None:
             # Keyed by the presented token and checked before auth: the docs' limit per API key.
             account = self.located[0] if self.located else ""
             enforced = style.enforced(self.dice.faults)
             # A limit that is not enforced (InfraAudit's nominal one, Encrata's when lifted) is not counted
             # either: its headers announce the whole allowance, so no client slows down for nothing.
-            window = self.world.limiter.hit(
+            window = self.backend.limiter.hit(
                 (self.spec.name, account, self.token),
                 self.limit,
                 time.time(),
@@ -146,7 +146,7 @@ class _Exchange:
                 return self.too_many(window.retry_after_s)
         if self.located is None:
             return None
-        if self.token not in self.world.tokens:
+        if self.token not in self.backend.tokens:
             return self.error(ApiError(401, "missing or invalid bearer token"))
         if injected_429:
             wait = self.dice.faults.retry_after_s

@@ -11,19 +11,19 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from reconciler.sandbox.admin import PREFIX, handle_admin
+from reconciler.sandbox.backend import Backend, RecordedRequest
 from reconciler.sandbox.faults import Faults
 from reconciler.sandbox.registry import spec_for
 from reconciler.sandbox.router import DEFAULT_ACCOUNT, Incoming, Reply, dispatch, json_reply
 from reconciler.sandbox.wire import Response
-from reconciler.sandbox.world import RecordedRequest, World
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], world: World) -> None:
+    def __init__(self, address: tuple[str, int], backend: Backend) -> None:
         super().__init__(address, _Handler)
-        self.world = world
+        self.backend = backend
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that went away mid-request (killed, interrupted) is normal here, not worth a traceback."""
@@ -54,7 +54,7 @@ class _Handler(BaseHTTPRequestHandler):
         return answered
 
     def _serve(self) -> None:
-        world = cast(_Server, self.server).world
+        backend = cast(_Server, self.server).backend
         body = self._body()
         if body is None:
             self.close_connection = True  # the framing is broken: the next request cannot be found
@@ -72,9 +72,9 @@ class _Handler(BaseHTTPRequestHandler):
             if not ipaddress.ip_address(self.client_address[0]).is_loopback:
                 self._write(json_reply(Response(403, {"error": "the admin API answers loopback clients only"})))
                 return
-            self._write(handle_admin(world, incoming))
+            self._write(handle_admin(backend, incoming))
             return
-        reply = dispatch(world, incoming)
+        reply = dispatch(backend, incoming)
         if reply is None:
             self.close_connection = True  # the drop fault: no status line at all
             return
@@ -120,7 +120,7 @@ class Sandbox:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, token: str = "sandbox-token") -> None:
         self.host, self.port = host, port
-        self._world = World(token)
+        self._backend = Backend(token)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -128,7 +128,7 @@ class Sandbox:
     def start(self) -> Sandbox:
         if self._server is not None:
             raise RuntimeError("the sandbox is already running")
-        self._server = _Server((self.host, self.port), self._world)
+        self._server = _Server((self.host, self.port), self._backend)
         self.port = self._server.server_address[1]
         # A short poll interval keeps stop() fast; an idle loop costs next to nothing.
         self._thread = threading.Thread(
@@ -174,46 +174,46 @@ class Sandbox:
     # -- inspection -------------------------------------------------------------------------------
     @property
     def requests(self) -> list[RecordedRequest]:
-        return self._world.requests()
+        return self._backend.requests()
 
     def clear_requests(self) -> None:
-        self._world.clear_requests()
+        self._backend.clear_requests()
 
     def webhooks(self, provider: str, account: str = DEFAULT_ACCOUNT) -> list[dict[str, Any]]:
         """The stored webhooks, secrets and signing keys included."""
-        return self._world.webhooks(provider, account)
+        return self._backend.webhooks(provider, account)
 
     def secrets(self) -> set[str]:
         """Every secret issued or received since the last reset."""
-        return self._world.secrets()
+        return self._backend.secrets()
 
     # -- control ----------------------------------------------------------------------------------
     def reset(self) -> None:
-        self._world.reset()
+        self._backend.reset()
 
     def set_variant(self, provider: str, variant: str) -> None:
-        self._world.set_variant(provider, variant)
+        self._backend.set_variant(provider, variant)
 
     def add_token(self, token: str, role: str = "admin") -> None:
-        self._world.add_token(token, role)
+        self._backend.add_token(token, role)
 
     def revoke_token(self, token: str) -> None:
-        self._world.revoke_token(token)
+        self._backend.revoke_token(token)
 
     def set_faults(self, faults: Faults, provider: str | None = None) -> None:
-        self._world.set_faults(faults, provider)
+        self._backend.set_faults(faults, provider)
 
     def fail_deliveries(self, url_substring: str) -> None:
-        self._world.fail_deliveries(url_substring)
+        self._backend.fail_deliveries(url_substring)
 
     def record_delivery(
         self, provider: str, account: str, webhook_id: str, status: str, event: str | None = None
     ) -> dict[str, Any]:
-        return self._world.record_delivery(provider, account, webhook_id, status, event)
+        return self._backend.record_delivery(provider, account, webhook_id, status, event)
 
     def patch_webhook(
         self, provider: str, webhook_id: str, fields: dict[str, Any], account: str = DEFAULT_ACCOUNT
     ) -> None:
         """Change a stored webhook behind the API's back (a console edit, Immuta's `suppressed`; a new `id`, as
         a hostile or broken server might answer with)."""
-        self._world.patch_webhook(provider, account, webhook_id, fields)
+        self._backend.patch_webhook(provider, account, webhook_id, fields)

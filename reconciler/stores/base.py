@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
-from reconciler.locking import Holder, OrgLock
-from reconciler.model import IndexEntry, SecretRecord
+from reconciler.core.model import IndexEntry, SecretRecord
+from reconciler.runtime.locking import Holder, OrgLock
 
 
 class SecretStore(Protocol):
@@ -42,3 +43,12 @@ class SecretStore(Protocol):
     def org_lock(self, org: str, me: Holder) -> OrgLock:
         """The org's lock (SPEC §5.1) as run `me` would take it; no I/O until it is tried."""
         ...
+
+
+@dataclass(frozen=True)
+class StorePlugin:
+    """A secret store plugin (SPEC §8): `factory` (`module:callable`) takes the store's StoreConfig and returns
+    a `SecretStore`; imported only when a store of this type is opened."""
+
+    type: str
+    factory: str

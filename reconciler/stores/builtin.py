@@ -3,7 +3,7 @@ libraries (keyring; hvac, which pulls in requests) are imported only when a stor
 
 from __future__ import annotations
 
-from reconciler.plugins import StorePlugin
+from reconciler.stores.base import StorePlugin
 
 KEYRING = StorePlugin("keyring", "reconciler.stores.keyring:KeyringStore")
 VAULT = StorePlugin("vault", "reconciler.stores.vault:VaultStore")

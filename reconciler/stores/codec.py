@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reconciler.model import IndexEntry, SecretRecord
-from reconciler.secret import Secret
+from reconciler.core.model import IndexEntry, SecretRecord
+from reconciler.core.secret import Secret
 
 INDEX_NAME = "_index"  # names starting with `_` are reserved for the tool's records (SPEC §2)
 _REQUIRED = ("webhook_id", "provider", "url", "created_at")

@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from urllib.parse import quote
 
-from reconciler.errors import SecretStoreError
-from reconciler.locking import Attempt, Holder
+from reconciler.core.errors import SecretStoreError
+from reconciler.runtime.locking import Attempt, Holder
 
 
 def lock_dir() -> Path:

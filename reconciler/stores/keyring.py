@@ -14,9 +14,9 @@ from keyring.backend import KeyringBackend
 from keyring.backends.chainer import ChainerBackend
 from keyring.errors import KeyringLocked, NoKeyringError
 
-from reconciler.errors import SecretStoreError
-from reconciler.locking import Holder
-from reconciler.model import IndexEntry, SecretRecord, StoreConfig
+from reconciler.core.errors import SecretStoreError
+from reconciler.core.model import IndexEntry, SecretRecord, StoreConfig
+from reconciler.runtime.locking import Holder
 from reconciler.stores.codec import (
     INDEX_NAME,
     index_fields,

@@ -13,11 +13,11 @@ import hvac
 import hvac.exceptions
 import urllib3.exceptions
 
-from reconciler import locking
-from reconciler.errors import SecretStoreError
-from reconciler.locking import Attempt, Holder
-from reconciler.model import IndexEntry, SecretRecord, StoreConfig
-from reconciler.secret import REDACTED, Secret
+from reconciler.core.errors import SecretStoreError
+from reconciler.core.model import IndexEntry, SecretRecord, StoreConfig
+from reconciler.core.secret import REDACTED, Secret
+from reconciler.runtime import locking
+from reconciler.runtime.locking import Attempt, Holder
 from reconciler.stores.codec import (
     INDEX_NAME,
     index_fields,

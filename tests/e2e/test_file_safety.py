@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import recovery
-from reconciler.model import SecretRecord
+from reconciler.core.model import SecretRecord
+from reconciler.core.secret import Secret
+from reconciler.engine import recovery
 from reconciler.providers.ingate import IngateProvider
-from reconciler.secret import Secret
 from tests.e2e.test_lifecycle import hook
 from tests.e2e.test_secret_failures import after_create, vault_org
 from tests.e2e.world import TOKEN_ENV, VAULT_TOKEN_ENV, VaultView, World

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from reconciler.cli import main
-from reconciler.locking import Holder, OrgLock, parse_duration
+from reconciler.runtime.locking import Holder, OrgLock, parse_duration
 from reconciler.sandbox import Faults
 from reconciler.stores.keyring import KeyringStore
 from reconciler.stores.vault import VaultStore
@@ -321,7 +321,7 @@ def test_an_expired_vault_lock_is_taken_over(vault_setup: Setup) -> None:
 def test_a_vault_lock_is_renewed_while_held_and_lapses_when_not(
     vault_setup: Setup, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler import locking
+    from reconciler.runtime import locking
 
     monkeypatch.setattr(locking, "LEASE", 0.6)
     mine, theirs = vault_setup.lock("acme"), vault_setup.lock("acme")

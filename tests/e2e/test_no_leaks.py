@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.model import SecretRecord
+from reconciler.core.model import SecretRecord
+from reconciler.core.secret import REDACTED, Secret
 from reconciler.sandbox.faults import Faults
-from reconciler.secret import REDACTED, Secret
 from tests.e2e.test_lifecycle import PROVIDERS, hook
 from tests.e2e.world import TOKEN_ENV, Result, VaultView, World
 

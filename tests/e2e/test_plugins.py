@@ -164,7 +164,7 @@ def test_without_the_plugin_the_error_lists_what_is_installed(world: World) -> N
 
 KIT = """
 import json, sys
-from reconciler.conformance import differences, lifecycle
+from reconciler.devtools.conformance import differences, lifecycle
 from webhook_reconciler_hookrelay import CAPABILITIES
 from webhook_reconciler_hookrelay.emulator import FACTS
 print(json.dumps([differences(CAPABILITIES, FACTS), lifecycle("hookrelay", sys.argv[1], "sandbox-token")]))

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import ReadOnlyViolation
-from reconciler.model import DesiredWebhook, LiveWebhook
-from reconciler.providers import open_provider
+from reconciler.core.errors import ReadOnlyViolation
+from reconciler.core.model import DesiredWebhook, LiveWebhook
+from reconciler.core.secret import Secret
+from reconciler.plugins import open_provider
 from reconciler.sandbox.registry import SPECS
-from reconciler.secret import Secret
 from tests.e2e.test_lifecycle import PROVIDERS, hook
 from tests.e2e.world import TOKEN_ENV, World
 

@@ -11,7 +11,7 @@ import jsonschema  # type: ignore[import-untyped]
 import keyring
 import pytest
 
-from reconciler.model import LiveWebhook
+from reconciler.core.model import LiveWebhook
 from reconciler.providers.immuta import ImmutaProvider
 from tests.e2e.test_lifecycle import hook
 from tests.e2e.world import TOKEN_ENV, VaultView, World

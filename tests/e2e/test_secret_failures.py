@@ -21,11 +21,11 @@ import secretstorage
 from keyring.backend import KeyringBackend
 from keyring.backends import SecretService
 
-from reconciler import recovery
-from reconciler.model import SecretRecord
+from reconciler.core.model import SecretRecord
+from reconciler.core.secret import Secret
+from reconciler.devtools.keyring_session import KeyringSession, start_keyring_session
+from reconciler.engine import recovery
 from reconciler.providers.ingate import IngateProvider
-from reconciler.sandbox.keyring_session import KeyringSession, start_keyring_session
-from reconciler.secret import Secret
 from tests.e2e.test_lifecycle import hook
 from tests.e2e.world import VAULT_ADDR_ENV, VAULT_TOKEN_ENV, VaultView, World
 from tests.fixtures.keyring_service import MemoryKeyring

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import ManifestError
+from reconciler.core.errors import ManifestError
+from reconciler.core.redact import mask_userinfo
+from reconciler.core.urls import is_private_host
 from reconciler.manifest import load_manifests
-from reconciler.manifest.urls import is_private_host
-from reconciler.redact import mask_userinfo
 from tests.manifest.util import ENV, write
 
 MANIFEST = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import ManifestError
+from reconciler.core.errors import ManifestError
 from reconciler.manifest import load_manifests
 from tests.manifest.util import ENV, write
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.core.model import DesiredWebhook
 from reconciler.manifest import load_manifests
-from reconciler.model import DesiredWebhook
-from reconciler.providers.capabilities import CAPABILITIES, PROVIDER_NAMES
+from reconciler.plugins import CAPABILITIES
+from reconciler.providers.capabilities import PROVIDER_NAMES
 from tests.manifest.util import ENV, problems, write
 
 HEAD = """\

@@ -14,12 +14,12 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
+from reconciler.core.model import DesiredWebhook, Location, Organization, Policy, StoreConfig
+from reconciler.core.secret import Secret
 from reconciler.manifest import MANIFEST_SCHEMA_PATH, load_manifests
 from reconciler.manifest.schema import _compile, _inlined, _validator
 from reconciler.manifest.yamlload import parse
-from reconciler.model import DesiredWebhook, Location, Organization, Policy, StoreConfig
 from reconciler.providers.capabilities import PROVIDER_NAMES
-from reconciler.secret import Secret
 from tests.manifest.test_bad_cases import CASES
 from tests.manifest.util import ENV, write
 
@@ -237,7 +237,7 @@ def test_a_valid_manifest_is_judged_without_jsonschema(tmp_path: Path) -> None:
     valid = write(tmp_path, "ok.yaml", "version: 1\norganizations: []\n")
     invalid = write(tmp_path, "bad.yaml", "version: 2\n")
     code = (
-        "import sys\nfrom reconciler.errors import ManifestError\nfrom reconciler.manifest import load_manifests\n"
+        "import sys\nfrom reconciler.core.errors import ManifestError\nfrom reconciler.manifest import load_manifests\n"
         "try:\n    load_manifests(sys.argv[1:])\nexcept ManifestError:\n    pass\nprint('jsonschema' in sys.modules)"
     )
     for path, imported in ((valid, "False"), (invalid, "True")):

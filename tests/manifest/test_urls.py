@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from urllib3.util import parse_url
 
-from reconciler.errors import ManifestError
+from reconciler.core.errors import ManifestError
+from reconciler.core.model import DesiredWebhook, LiveWebhook
+from reconciler.core.plan import Change, FieldChange
+from reconciler.core.urls import ambiguity, effective_host, is_private_host, url_host
 from reconciler.manifest import load_manifests
-from reconciler.manifest.urls import ambiguity, effective_host, is_private_host, url_host
-from reconciler.model import DesiredWebhook, LiveWebhook
-from reconciler.plan import Change, FieldChange
 from reconciler.render.text import destination
 from tests.manifest.util import ENV, write
 from tests.test_planner import run

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.errors import ManifestError
+from reconciler.core.errors import ManifestError
 from reconciler.manifest import load_manifests
 
 ENV = {"TOKEN": "tok-123", "VAULT_TOKEN": "vault-tok", "VAULT_ADDR": "http://127.0.0.1:8200"}

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from reconciler.providers import Provider, close_all, open_provider
+from reconciler.core.secret import Secret
+from reconciler.plugins import open_provider
+from reconciler.providers import Provider, close_all
 from reconciler.providers.http import RetryPolicy
 from reconciler.sandbox import Sandbox
-from reconciler.secret import Secret
 
 TOKEN = "sandbox-token"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
+from reconciler.core.secret import Secret
 from reconciler.providers.http import ApiClient, RateLimiter, RetryPolicy
-from reconciler.secret import Secret
 
 TOKEN = "tok-Zq93-very-secret"
 PREFIX = "/prefix"  # base URLs may carry a path prefix: API paths are appended to it

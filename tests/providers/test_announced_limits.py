@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from reconciler import slots
 from reconciler.providers.http import RateLimiter
+from reconciler.runtime import slots
 
 
 class FakeTime:

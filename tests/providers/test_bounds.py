@@ -12,12 +12,12 @@ from collections.abc import Iterator
 import pytest
 
 from reconciler import providers
-from reconciler.errors import ProviderError
-from reconciler.providers import open_provider
+from reconciler.core.errors import ProviderError
+from reconciler.core.secret import Secret
+from reconciler.plugins import open_provider
 from reconciler.providers.bounds import MAX_BODY_BYTES
 from reconciler.providers.http import RetryPolicy
 from reconciler.providers.ingate import PATH
-from reconciler.secret import Secret
 from tests.fixtures.hostile_server import HostileServer, answer, endless, trickle
 
 DEADLINE = 1.0
@@ -98,7 +98,7 @@ def test_a_normal_answer_still_passes(hostile: HostileServer) -> None:
 
 
 def test_a_write_whose_answer_trickles_is_of_unknown_outcome_and_not_repeated(hostile: HostileServer) -> None:
-    from reconciler.model import DesiredWebhook
+    from reconciler.core.model import DesiredWebhook
 
     hostile.on("POST", PATH, trickle(0.05))
     provider = ingate(hostile, read_only=False)

@@ -8,11 +8,11 @@ import dataclasses
 
 import pytest
 
-from reconciler.errors import ProviderError, ReadOnlyViolation
-from reconciler.model import DesiredWebhook, LiveWebhook
+from reconciler.core.errors import ProviderError, ReadOnlyViolation
+from reconciler.core.model import DesiredWebhook, LiveWebhook
+from reconciler.core.secret import Secret
 from reconciler.sandbox import Sandbox
 from reconciler.sandbox.registry import SPECS
-from reconciler.secret import Secret
 from tests.providers.conftest import Opener
 
 # provider -> (webhook as created, the same webhook as updated)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import ProviderError
+from reconciler.core.errors import ProviderError
 from reconciler.sandbox import Faults, Sandbox
 from tests.providers.conftest import Opener
 from tests.providers.test_contract import CASES, client_secret

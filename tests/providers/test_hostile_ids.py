@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import ProviderError
+from reconciler.core.errors import ProviderError
 from reconciler.providers import Provider
 from reconciler.providers.translate import segment
 from reconciler.sandbox import Sandbox

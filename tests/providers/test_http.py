@@ -9,9 +9,9 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from reconciler.errors import ProviderError, ReadOnlyViolation
+from reconciler.core.errors import ProviderError, ReadOnlyViolation
+from reconciler.core.secret import Secret
 from reconciler.providers.http import ApiClient, RateLimiter, RetryPolicy, vendor_message
-from reconciler.secret import Secret
 from tests.providers.mock_api import PREFIX, TOKEN, Script, reply
 
 OK = reply(200, {"ok": True})

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from reconciler.errors import ProviderError
-from reconciler.providers import open_provider
+from reconciler.core.errors import ProviderError
+from reconciler.core.secret import Secret
+from reconciler.plugins import open_provider
 from reconciler.sandbox import Sandbox
-from reconciler.secret import Secret
 from tests.providers.conftest import Opener
 from tests.providers.test_contract import CASES, client_secret, stored_secret
 

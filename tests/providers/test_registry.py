@@ -9,13 +9,13 @@ from typing import cast
 
 import pytest
 
-from reconciler.errors import ProviderError, ReadOnlyViolation
-from reconciler.model import DesiredWebhook
-from reconciler.providers import close_all, open_provider
-from reconciler.providers.capabilities import CAPABILITIES
+from reconciler.core.errors import ProviderError, ReadOnlyViolation
+from reconciler.core.model import DesiredWebhook
+from reconciler.core.secret import Secret
+from reconciler.plugins import CAPABILITIES, open_provider
+from reconciler.providers import close_all
 from reconciler.providers.translate import Adapter
 from reconciler.sandbox import Sandbox
-from reconciler.secret import Secret
 from tests.providers.conftest import Opener
 
 

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from reconciler.errors import ProviderError
-from reconciler.model import DesiredWebhook, LiveWebhook
+from reconciler.core.errors import ProviderError
+from reconciler.core.model import DesiredWebhook, LiveWebhook
+from reconciler.core.secret import Secret
 from reconciler.providers.base import Provider
 from reconciler.providers.encrata import EncrataProvider
 from reconciler.providers.immuta import ImmutaProvider
@@ -15,7 +16,6 @@ from reconciler.providers.infraaudit import InfraAuditProvider
 from reconciler.providers.ingate import IngateProvider
 from reconciler.providers.keeptrusts import KeeptrustsProvider
 from reconciler.sandbox import encrata, infraaudit
-from reconciler.secret import Secret
 from tests.providers.mock_api import Script, reply
 
 UUID = "3f0c8a52-1d2e-4c1b-9a55-0a8b2d9e6f10"

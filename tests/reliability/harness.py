@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from hypothesis import strategies as st
 
+from reconciler.plugins import CAPABILITIES
 from reconciler.providers import close_all, http
-from reconciler.providers.capabilities import CAPABILITIES
 from tests.e2e.world import World
 
 PROVIDERS = ("ingate", "infraaudit", "keeptrusts", "immuta", "encrata")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization
-from reconciler.planner import plan_org
-from reconciler.providers.capabilities import CAPABILITIES
-from reconciler.secret import Secret
+from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization
+from reconciler.core.planner import plan_org
+from reconciler.core.secret import Secret
+from reconciler.plugins import CAPABILITIES
 from reconciler.stores.codec import index_fields, index_from_fields
 
 

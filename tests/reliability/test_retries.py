@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
-from reconciler.errors import ProviderError
-from reconciler.providers.capabilities import CAPABILITIES
+from reconciler.core.errors import ProviderError
+from reconciler.core.secret import Secret
+from reconciler.plugins import CAPABILITIES
 from reconciler.providers.encrata import EncrataProvider
 from reconciler.providers.http import ApiClient, RateLimiter, RetryPolicy
 from reconciler.sandbox import Faults, Sandbox
-from reconciler.secret import Secret
 from tests.e2e.world import World
 from tests.reliability.harness import PROVIDERS, OrgSpec, assert_converged
 

@@ -10,9 +10,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import neutral
-from reconciler.drift import DriftReport, OrgDrift, WebhookDrift
-from reconciler.plan import Change, FieldChange, OrgPlan, Plan, Unmanaged
+from reconciler.core import neutral
+from reconciler.core.plan import Change, FieldChange, OrgPlan, Plan, Unmanaged
+from reconciler.core.report import DriftReport, OrgDrift, WebhookDrift
 from reconciler.render import markdown, text
 from tests.render.dom import outline, render
 

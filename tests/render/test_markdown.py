@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.drift import DriftReport, OrgDrift, WebhookDrift
-from reconciler.plan import Change, FieldChange, OrgPlan, Plan, Unmanaged
+from reconciler.core.plan import Change, FieldChange, OrgPlan, Plan, Unmanaged
+from reconciler.core.report import DriftReport, OrgDrift, WebhookDrift
 from reconciler.render import markdown, text
 
 GOLDEN = Path(__file__).parent / "golden"

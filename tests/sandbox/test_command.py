@@ -88,7 +88,7 @@ def test_a_busy_port_is_one_clear_error(sandbox: object) -> None:
     import argparse
 
     from reconciler.commands.sandbox import run
-    from reconciler.errors import ReconcilerError
+    from reconciler.core.errors import ReconcilerError
     from reconciler.sandbox import Sandbox
 
     assert isinstance(sandbox, Sandbox)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import shards
-from reconciler.model import Organization
-from reconciler.secret import Secret
+from reconciler.core import shards
+from reconciler.core.model import Organization
+from reconciler.core.secret import Secret
 
 PROVIDERS = ("ingate", "infraaudit", "keeptrusts", "immuta", "encrata")
 
@@ -65,8 +65,8 @@ def test_orgs_sharing_a_key_share_a_shard(fleet: dict[str, tuple[str, str]], cou
 def test_the_shard_is_the_same_in_every_process() -> None:
     """sha256, not Python's salted hash(): two processes (two pods of one Indexed Job) agree."""
     code = (
-        "from reconciler import shards; from reconciler.model import Organization; "
-        "from reconciler.secret import Secret; "
+        "from reconciler.core import shards; from reconciler.core.model import Organization; "
+        "from reconciler.core.secret import Secret; "
         "print([shards.shard_of(Organization(f'o{i}', 'ingate', 'u', Secret('tok-value'), 's', "
         "token_ref='${env:T%d}' % i), 7) for i in range(50)])"
     )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.model import SecretRecord
-from reconciler.secret import Secret
+from reconciler.core.model import SecretRecord
+from reconciler.core.secret import Secret
 
 SECRET = "whsec_" + "5ecre7" * 8  # distinctive, so a leak is easy to spot
 

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from reconciler.errors import SecretStoreError
-from reconciler.model import IndexEntry, StoreConfig
-from reconciler.secret import Secret
-from reconciler.stores import open_store
+from reconciler.core.errors import SecretStoreError
+from reconciler.core.model import IndexEntry, StoreConfig
+from reconciler.core.secret import Secret
+from reconciler.plugins import open_store
 from reconciler.stores.codec import index_fields, index_from_fields, record_fields, record_from_fields
 from reconciler.stores.keyring import KeyringStore
 from reconciler.stores.vault import VaultStore

@@ -15,9 +15,9 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.backends import SecretService, chainer, fail, null
 
-from reconciler.errors import SecretStoreError
-from reconciler.model import IndexEntry, StoreConfig
-from reconciler.sandbox.keyring_session import KeyringSession, start_keyring_session
+from reconciler.core.errors import SecretStoreError
+from reconciler.core.model import IndexEntry, StoreConfig
+from reconciler.devtools.keyring_session import KeyringSession, start_keyring_session
 from reconciler.stores.keyring import KeyringStore, refusal
 from tests.fixtures.keyring_service import KeyringTestEnv
 from tests.stores.records import SECRET, record
@@ -273,7 +273,7 @@ def test_a_subprocess_uses_the_session_through_its_env(keyring_store_env: Keyrin
 
 def test_the_module_entry_prints_exports_and_serves_until_killed(keyring_session: KeyringSession) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "reconciler.sandbox.keyring_session"],
+        [sys.executable, "-m", "reconciler.devtools.keyring_session"],
         stdout=subprocess.PIPE,
         text=True,
     )

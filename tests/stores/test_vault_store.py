@@ -10,8 +10,8 @@ from typing import Any
 import hvac.exceptions
 import pytest
 
-from reconciler.errors import SecretStoreError
-from reconciler.model import IndexEntry, StoreConfig
+from reconciler.core.errors import SecretStoreError
+from reconciler.core.model import IndexEntry, StoreConfig
 from reconciler.stores.vault import VaultStore
 from tests.fixtures.keyring_service import unavailable
 from tests.fixtures.vault_server import VaultServer, start_openbao

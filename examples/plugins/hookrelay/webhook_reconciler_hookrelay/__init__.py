@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.plugins import ProviderPlugin
-from reconciler.providers.capabilities import Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.providers.base import ProviderPlugin
 
 CAPABILITIES = Capabilities(
     name="hookrelay",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from reconciler.model import DesiredWebhook, LiveWebhook
-from reconciler.providers.capabilities import Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.model import DesiredWebhook, LiveWebhook
+from reconciler.core.secret import Secret
 from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, merged, segment, text
-from reconciler.secret import Secret
 from webhook_reconciler_hookrelay import CAPABILITIES
 
 PATH = "/api/v2/hooks"

@@ -2,67 +2,25 @@
 
 from __future__ import annotations
 
-import fnmatch
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
 
-from reconciler import interrupt, slots
-from reconciler.errors import ReconcilerError
-from reconciler.locking import DEFAULT_TIMEOUT, Holder, OrgLock, Renewer, acquire, took_over
-from reconciler.model import IndexEntry, LiveWebhook, Manifest, Organization, SecretAge
-from reconciler.plan import OrgPlan, Plan
-from reconciler.planner import plan_org
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import IndexEntry, LiveWebhook, Manifest, Organization, SecretAge
+from reconciler.core.plan import OrgPlan, Plan
+from reconciler.core.planner import plan_org
+from reconciler.engine.parallel import parallel_map
+from reconciler.engine.rotation import secrets_due
+from reconciler.plugins import CAPABILITIES
 from reconciler.providers.base import Provider
-from reconciler.providers.capabilities import CAPABILITIES, Capabilities
-from reconciler.rotation import secrets_due
+from reconciler.runtime import slots
+from reconciler.runtime.locking import DEFAULT_TIMEOUT, Holder, OrgLock, Renewer, acquire, took_over
 from reconciler.stores.base import SecretStore
 
-T = TypeVar("T")
-R = TypeVar("R")
-
 DEFAULT_PARALLELISM = 8
-# After Ctrl-C or SIGTERM, the seconds running work gets to end its current step (a change whose answer is
-# slow to come) before the run ends without it: SPEC §7 gives the whole run 5 seconds. A change normally
-# takes well under a second; the margin is for a busy machine, where a store write alone can take seconds.
-INTERRUPT_GRACE = 4.0
-
-
-def parallel_map(
-    fn: Callable[[T], R], items: Sequence[T], parallelism: int, *, stop: threading.Event | None = None
-) -> list[R]:
-    """fn over items on a thread pool, results in input order.
-
-    Always on worker threads, even one at a time: Ctrl-C then lands in the waiting main thread, never
-    between a provider's answer and the store write. On Ctrl-C nothing new starts, `stop` is set so
-    running work can end after its current step (reads end at once: see providers/bounds.py), and the
-    KeyboardInterrupt is re-raised once it has, or once INTERRUPT_GRACE has passed: a worker still
-    waiting then is left behind, and ends with the process."""
-    if not items:
-        return []
-    pool = ThreadPoolExecutor(max_workers=max(1, min(parallelism, len(items))))
-    futures = [pool.submit(fn, item) for item in items]
-    interrupted = False
-    try:
-        return [future.result() for future in futures]
-    except BaseException as exc:
-        interrupted = isinstance(exc, KeyboardInterrupt)
-        if interrupted:
-            interrupt.interrupt()  # also when the signal handler did not run first (a test's KeyboardInterrupt)
-        if stop is not None:
-            stop.set()
-        for future in futures:
-            future.cancel()
-        if interrupted:
-            wait(futures, timeout=INTERRUPT_GRACE)
-        raise
-    finally:
-        pool.shutdown(wait=not interrupted, cancel_futures=True)
-
-
 @dataclass
 class Session:
     """Opens each org's provider client and each secret store once per run."""
@@ -86,14 +44,14 @@ class Session:
         self.list_slots = threading.BoundedSemaphore(max(1, self.parallelism))
 
     def provider(self, org: Organization) -> Provider:
-        from reconciler.providers import open_provider
+        from reconciler.plugins import open_provider
 
         return open_provider(org.provider, org.base_url, org.token, read_only=self.read_only)
 
     def store(self, org: Organization) -> SecretStore:
         with self._lock:
             if org.secret_store not in self._stores:
-                from reconciler.stores import open_store
+                from reconciler.plugins import open_store
 
                 self._stores[org.secret_store] = open_store(self.manifest.store(org.secret_store))
             return self._stores[org.secret_store]
@@ -243,29 +201,3 @@ def plan_orgs(
     manifest = session.manifest
     plan = Plan(manifest.paths, manifest.digest, tuple(p for p, _ in results), policy_file=manifest.policy_file)
     return plan, states
-
-
-def select_orgs(
-    manifest: Manifest, patterns: Sequence[str] | None, exclude: Sequence[str] | None = None
-) -> list[Organization]:
-    """The orgs to work on (SPEC §2.1): all, or those matching a --org pattern (shell-style, as fnmatch,
-    case-sensitive like the names), minus those matching an --exclude-org pattern. A pattern that matches no
-    organization is an error, so a typo never quietly selects nothing (or excludes nothing)."""
-    names = [o.name for o in manifest.organizations]
-    unmatched = [p for p in (*(patterns or ()), *(exclude or ())) if not _matches(names, p)]
-    if unmatched:
-        listed = ", ".join(f"'{p}'" for p in unmatched)
-        raise ReconcilerError(f"no organization matches {listed} (organizations: {_sample(names)})")
-    chosen = [
-        o for o in manifest.organizations if not patterns or any(fnmatch.fnmatchcase(o.name, p) for p in patterns)
-    ]
-    return [o for o in chosen if not any(fnmatch.fnmatchcase(o.name, p) for p in exclude or ())]
-
-
-def _matches(names: list[str], pattern: str) -> bool:
-    return any(fnmatch.fnmatchcase(name, pattern) for name in names)
-
-
-def _sample(names: list[str], shown: int = 10) -> str:
-    more = len(names) - shown
-    return ", ".join(names[:shown]) + (f" and {more} more" if more > 0 else "") if names else "none"

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.drift import DriftReport, OrgDrift, WebhookDrift
-from reconciler.errors import ReconcilerError
-from reconciler.plan import Change, FieldChange, OrgPlan, Unmanaged
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.plan import Change, FieldChange, OrgPlan, Unmanaged
+from reconciler.core.report import DriftReport, OrgDrift, WebhookDrift
 
 
 def merge(reports: Sequence[tuple[str, Mapping[str, Any]]]) -> DriftReport:

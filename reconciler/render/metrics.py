@@ -14,11 +14,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reconciler.drift import DriftReport
-from reconciler.errors import ReconcilerError
-from reconciler.model import Organization
-from reconciler.plan import Change, Plan, action_counts, webhook_counts
-from reconciler.redact import scrub
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import Organization
+from reconciler.core.plan import Change, Plan, action_counts, webhook_counts
+from reconciler.core.redact import scrub
+from reconciler.core.report import DriftReport
 
 Result = Literal["in_sync", "changes", "error"]
 RESULTS: tuple[Result, ...] = ("in_sync", "changes", "error")

@@ -16,10 +16,10 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from reconciler import files
-from reconciler.errors import ReconcilerError
-from reconciler.model import SecretRecord
-from reconciler.secret import Secret
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import SecretRecord
+from reconciler.core.secret import Secret
+from reconciler.runtime import files
 
 MAX_FILE_BYTES = 64 * 1024  # a record is a few hundred bytes
 _TEXT_FIELDS = ("secret", "webhook_id", "provider", "url", "created_at")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.neutral import text
+from reconciler.core.neutral import text
 
 
 class ReconcilerError(Exception):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from reconciler.errors import ReconcilerError
+from reconciler.core.errors import ReconcilerError
 
 log = logging.getLogger("reconciler.lock")
 

@@ -7,13 +7,13 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from reconciler.manifest.urls import url_host
-from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge
-from reconciler.neutral import text
-from reconciler.plan import Change, FieldChange, OrgPlan, Unmanaged, live_digest, sort_changes
-from reconciler.providers.capabilities import Capabilities
-from reconciler.redact import mask_userinfo
-from reconciler.rotation import SECRET_FIELD, rotation_field
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge
+from reconciler.core.neutral import text
+from reconciler.core.plan import Change, FieldChange, OrgPlan, Unmanaged, live_digest, sort_changes
+from reconciler.core.redact import mask_userinfo
+from reconciler.core.rotation import SECRET_FIELD, rotation_field
+from reconciler.core.urls import url_host
 
 
 class AmbiguousMatch(Exception):

@@ -1,6 +1,6 @@
 """A private, unlocked Secret Service (gnome-keyring on its own session D-Bus) for the demo and the tests.
 
-`python -m reconciler.sandbox.keyring_session` starts one, prints `export NAME=value` lines, runs until killed.
+`python -m reconciler.devtools.keyring_session` starts one, prints `export NAME=value` lines, runs until killed.
 """
 
 from __future__ import annotations

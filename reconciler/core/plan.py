@@ -8,10 +8,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from reconciler.errors import UnsafePlan
-from reconciler.model import DesiredWebhook, LiveWebhook, Organization, PolicyFile
-from reconciler.neutral import text
-from reconciler.shards import Shard
+from reconciler.core.errors import UnsafePlan
+from reconciler.core.model import DesiredWebhook, LiveWebhook, Organization, PolicyFile
+from reconciler.core.neutral import text
+from reconciler.core.shards import Shard
 
 Action = Literal["create", "update", "delete", "replace"]
 ACTION_ORDER: dict[str, int] = {"create": 0, "replace": 1, "update": 2, "delete": 3}

@@ -1,7 +1,7 @@
 """Writing files safely: whole or not at all, never through a planted symlink, keeping the target's mode.
 
 Every file the tool writes goes through `write_atomic`: `-o FILE` of plan, drift and import, and the
-recovery files that hold a secret the store refused (reconciler/recovery.py).
+recovery files that hold a secret the store refused (reconciler/engine/recovery.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reconciler.model import Organization
+from reconciler.core.model import Organization
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Literal, TypeVar
 
-from reconciler.errors import Problem
-from reconciler.secret import Secret
+from reconciler.core.errors import Problem
+from reconciler.core.secret import Secret
 
 T = TypeVar("T")
 
@@ -86,9 +86,9 @@ class Organization:
     webhooks: tuple[DesiredWebhook, ...] = ()
     location: Location | None = field(default=None, compare=False)
     # The token's reference as written, `${env:NAME}` (never its value): with the provider, the org's
-    # rate-limit group, which decides its shard (reconciler/shards.py).
+    # rate-limit group, which decides its shard (reconciler/core/shards.py).
     token_ref: str = field(default="", compare=False)
-    # The name came from ${env:...}: never a metrics label (reconciler/metrics.py).
+    # The name came from ${env:...}: never a metrics label (reconciler/render/metrics.py).
     name_from_env: bool = field(default=False, compare=False)
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from reconciler.errors import ReconcilerError
-from reconciler.model import DesiredWebhook, LiveWebhook
-from reconciler.providers.capabilities import Capabilities
+from reconciler.core.capabilities import Capabilities
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.model import DesiredWebhook, LiveWebhook
+from reconciler.core.secret import Secret
 from reconciler.sandbox.wire import ApiFacts
-from reconciler.secret import Secret
 
 OPTION_FIELDS = {"verify_tls": "verifyTls"}  # a manifest option -> the API's own field name
 
@@ -66,7 +66,7 @@ def differences(caps: Capabilities, facts: ApiFacts) -> list[str]:
 def lifecycle(provider: str, base_url: str, token: str, *, url: str = "https://hooks.conformance.example") -> list[str]:
     """Drive the installed provider's adapter through a webhook's life against the API at `base_url` (an
     account with no webhooks): every step's result is checked through a fresh `list()`."""
-    from reconciler.providers import open_provider
+    from reconciler.plugins import open_provider
 
     adapter = open_provider(provider, base_url, Secret(token), read_only=False)
     caps = adapter.capabilities

@@ -13,15 +13,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from reconciler import recovery, slots
-from reconciler.engine import OrgState, Session, parallel_map
-from reconciler.errors import ProviderError, ReconcilerError, SecretStoreError
-from reconciler.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretRecord
-from reconciler.neutral import text
-from reconciler.plan import Change, Plan
-from reconciler.planner import field_changes
-from reconciler.rotation import SECRET_FIELD
-from reconciler.secret import Secret
+from reconciler.core.errors import ProviderError, ReconcilerError, SecretStoreError
+from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretRecord
+from reconciler.core.neutral import text
+from reconciler.core.plan import Change, Plan
+from reconciler.core.planner import field_changes
+from reconciler.core.rotation import SECRET_FIELD
+from reconciler.core.secret import Secret
+from reconciler.engine import recovery
+from reconciler.engine.parallel import parallel_map
+from reconciler.engine.session import OrgState, Session
+from reconciler.runtime import slots
 
 log = logging.getLogger("reconciler.apply")
 
@@ -65,7 +67,7 @@ def apply_plan(session: Session, plan: Plan, states: dict[str, OrgState]) -> App
     work = [(o.changes, OrgApplier(session, states[o.org])) for o in plan.orgs if o.changes and o.org in states]
     interrupted = False
     # `parallelism` orgs at work at once; more threads than that, so that while an org waits for its own rate
-    # limit (its slot given back, reconciler/slots.py) another org takes the slot (SPEC §7.1).
+    # limit (its slot given back, reconciler/runtime/slots.py) another org takes the slot (SPEC §7.1).
     at_work = threading.BoundedSemaphore(max(1, session.parallelism))
 
     def run(pair: tuple[tuple[Change, ...], OrgApplier]) -> None:

@@ -24,8 +24,8 @@ class RecordedRequest:
     status: int  # 0: the connection was dropped without an answer (a fault)
 
 
-class World:
-    """Every method takes the lock; the router holds it (`world.lock`) while a handler runs."""
+class Backend:
+    """Every method takes the lock; the router holds it (`backend.lock`) while a handler runs."""
 
     def __init__(self, token: str) -> None:
         self.lock = threading.RLock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets as _secrets
 
-from reconciler import redact
+from reconciler.core import redact
 
 REDACTED = "********"
 

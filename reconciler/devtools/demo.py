@@ -15,9 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reconciler.commands.sandbox import DEFAULT_PORT, TOKEN_ENV, URL_ENV
+from reconciler.devtools.keyring_session import KeyringSession, start_keyring_session
 from reconciler.providers.capabilities import PROVIDER_NAMES
 from reconciler.sandbox import Sandbox
-from reconciler.sandbox.keyring_session import KeyringSession, start_keyring_session
 from reconciler.sandbox.registry import spec_for
 
 DEMO_DIR = Path(".demo")

@@ -13,10 +13,10 @@ import time
 from collections.abc import Iterator
 from typing import TextIO
 
-from reconciler import files
-from reconciler.errors import ReconcilerError
-from reconciler.neutral import terminal
-from reconciler.redact import scrub
+from reconciler.core.errors import ReconcilerError
+from reconciler.core.neutral import terminal
+from reconciler.core.redact import scrub
+from reconciler.runtime import files
 
 _quiet = False
 
@@ -51,7 +51,7 @@ def error(text: str) -> None:
 
 
 def write_file(path: str, text: str) -> None:
-    """Write `text` to `path` whole or not at all, safely (reconciler.files); a path that cannot be written
+    """Write `text` to `path` whole or not at all, safely (reconciler.runtime.files); a path that cannot be written
     is one clear error, and leaves nothing behind."""
     if os.path.isdir(path):
         raise ReconcilerError(f"cannot write {path}: it is a directory")

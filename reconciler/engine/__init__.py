@@ -1,0 +1,1 @@
+"""The apply layer: sessions over providers and stores, planning runs, applying, drift, recovery."""
