@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization
-from reconciler.core.plan import OrgPlan, live_digest
+from reconciler.core.plan import OrgPlan, Protection, Rename, Update, live_digest
 from reconciler.core.planner import plan_org
 from reconciler.core.secret import Secret
 from reconciler.plugins import CAPABILITIES
@@ -143,6 +143,7 @@ def test_rename_via_previously_keeps_the_webhook() -> None:
         {"old": IndexEntry("w1")},
     )
     (change,) = plan.changes
+    assert isinstance(change, Rename)
     assert (change.action, change.webhook_id, change.renamed_from) == ("update", "w1", "old")
     assert [(f.field, f.before, f.after) for f in change.fields] == [("name", "old", "new")]
 
@@ -155,7 +156,10 @@ def test_protected_delete_is_marked() -> None:
 
 def test_protect_flag_change_is_recorded() -> None:
     plan = run("ingate", [DesiredWebhook("a", URL, protect=True)], [LiveWebhook("w1", URL)], {"a": IndexEntry("w1")})
-    assert [(f.field, f.before, f.after) for c in plan.changes for f in c.fields] == [("protect", False, True)]
+    (change,) = plan.changes
+    assert isinstance(change, Update) and change.fields == ()  # the API has nothing to change
+    assert change.protection == Protection(False, True)
+    assert [(f.field, f.before, f.after) for f in change.shown_fields] == [("protect", False, True)]
 
 
 def test_masked_fields_are_flagged() -> None:

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge, SecretRecord
+from reconciler.core.plan import Change, Replace, Rotate, Rotation
 from reconciler.core.planner import plan_org
-from reconciler.core.rotation import SECRET_FIELD, parse_stamp
+from reconciler.core.rotation import parse_stamp
 from reconciler.core.secret import Secret
 from reconciler.engine.rotation import secrets_due
 from reconciler.plugins import CAPABILITIES
@@ -72,18 +73,22 @@ def test_an_unreadable_stamp_counts_as_old() -> None:
 
 
 @pytest.mark.parametrize(
-    ("provider", "action"), [("keeptrusts", "update"), ("immuta", "update"), ("ingate", "replace")]
+    ("provider", "action", "kind"),
+    [("keeptrusts", "update", Rotate), ("immuta", "update", Rotate), ("ingate", "replace", Replace)],
 )
-def test_a_due_rotation_is_planned(provider: str, action: str) -> None:
+def test_a_due_rotation_is_planned(provider: str, action: str, kind: type[Change]) -> None:
+    """In place where the API rotates (a Rotate, an update to a reviewer), else a new webhook (a Replace)."""
     hook = DesiredWebhook("a", URL, rotate_after_days=30, verify_tls=None)
     caps = CAPABILITIES[provider]
     live = LiveWebhook("wh_1", URL, label="a" if caps.label_field else None)
     due = {"a": SecretAge("wh_1", "2025-01-01T00:00:00Z")}
     plan = plan_org(organization(hook, provider=provider), caps, [live], {"a": IndexEntry("wh_1")}, due)
     (change,) = plan.changes
-    assert (change.action, change.webhook_id) == (action, "wh_1")
-    assert [(f.field, f.before, f.after) for f in change.fields] == [
-        (SECRET_FIELD, "set 2025-01-01T00:00:00Z", "new secret (rotate_after 30d)")
+    assert (type(change), change.action, change.webhook_id) == (kind, action, "wh_1")
+    assert change.rotation == Rotation("set 2025-01-01T00:00:00Z", "new secret (rotate_after 30d)")
+    assert change.fields == ()  # no field of the API changes
+    assert [(f.field, f.before, f.after) for f in change.shown_fields] == [
+        ("secret", "set 2025-01-01T00:00:00Z", "new secret (rotate_after 30d)")
     ]
 
 

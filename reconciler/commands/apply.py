@@ -264,7 +264,7 @@ def verify(session: Session, plan: Plan, states: dict[str, OrgState]) -> int:
         return 0
     output.error("error: apply did not converge; a fresh plan still shows:")
     for change in again.changes:
-        fields = ", ".join(f.field for f in change.fields) or change.action
+        fields = ", ".join(f.field for f in change.shown_fields) or change.action
         output.error(f"  {change.org}/{neutral.text(change.webhook)}: {change.action} ({fields})")
     for org in again.errors:
         output.error(f"  {org.org}: {neutral.text(org.error)}")

@@ -6,7 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from reconciler.core.errors import UnsafePlan
 from reconciler.core.model import DesiredWebhook, LiveWebhook, Organization, PolicyFile
@@ -34,23 +34,133 @@ class FieldChange:
 
 
 @dataclass(frozen=True)
+class Protection:
+    """`protect` changes. It lives in the secret store only (the APIs know nothing of it): removing the webhook
+    from the manifests later must still find the guard."""
+
+    before: bool
+    after: bool
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A new signing secret is due: the stored one is past its `rotate_after`, or an earlier apply was stopped
+    while setting it (the secret in force may be one nobody has). Says when and why, never a value."""
+
+    since: str  # "set 2026-01-02T03:04:05Z", or why the secret in force is unknown
+    rule: str  # "new secret (rotate_after 30d)"
+
+
+# How protection and rotation read beside the API's fields in every plan format (text, JSON, markdown).
+PROTECT_FIELD = "protect"
+SECRET_FIELD = "secret"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Change:
-    action: Action
+    """One change of a plan; a subclass per action, which the applier dispatches on.
+
+    `action` is what the plan's formats call it (create, update, replace, delete: what a reviewer counts);
+    `kind` names the subclass (a rename and an in-place rotation are updates to a reviewer, not to the applier).
+    The applier dispatches on the subclass; `Recorded` is a change read back from a report, shown only.
+    """
+
+    ACTION: ClassVar[Action]
+    KIND: ClassVar[str]
     org: str
     webhook: str  # the declared name; for an undeclared live webhook, its label or id
     webhook_id: str | None = None  # the live id (None for a create)
-    fields: tuple[FieldChange, ...] = ()
-    renamed_from: str | None = None
+    fields: tuple[FieldChange, ...] = ()  # the API's fields that change
+    protection: Protection | None = None
+    rotation: Rotation | None = None
+    renamed_from: str | None = None  # the earlier name the webhook and its store records are under
     new_destination: bool = False  # events go to a host this org did not send to before
-    protected: bool = False
+    protected: bool = False  # deletes a webhook whose record says `protect: true` (apply refuses it)
     webhook_set: str | None = None  # the set the declared webhook comes from (SPEC §2.1)
-    # What the applier needs; never serialised (the desired side may hold env-sourced values).
-    desired: DesiredWebhook | None = field(default=None, compare=False, repr=False)
-    live: LiveWebhook | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def action(self) -> Action:
+        return self.ACTION
+
+    @property
+    def kind(self) -> str:
+        return self.KIND
+
+    @property
+    def shown_fields(self) -> tuple[FieldChange, ...]:
+        """The API's fields, then protection and rotation as the plan's formats show them."""
+        shown = self.fields
+        if self.protection is not None:
+            shown += (FieldChange(PROTECT_FIELD, self.protection.before, self.protection.after),)
+        if self.rotation is not None:
+            shown += (FieldChange(SECRET_FIELD, self.rotation.since, self.rotation.rule),)
+        return shown
 
     @property
     def sort_key(self) -> tuple[str, int, str]:
         return (self.org, ACTION_ORDER[self.action], self.webhook)
+
+
+# `desired` and `live` are what the applier needs beside a change: never compared, shown or serialised (the
+# desired side may hold env-sourced values).
+@dataclass(frozen=True, kw_only=True)
+class Create(Change):
+    ACTION: ClassVar[Action] = "create"
+    KIND: ClassVar[str] = "create"
+    desired: DesiredWebhook = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Update(Change):
+    """The API's fields change, or only the store's `protect` flag."""
+
+    ACTION: ClassVar[Action] = "update"
+    KIND: ClassVar[str] = "update"
+    desired: DesiredWebhook = field(compare=False, repr=False)
+    live: LiveWebhook = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rename(Update):
+    """Found under an earlier name (`previously`): its store records move to the declared name."""
+
+    KIND: ClassVar[str] = "rename"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rotate(Update):
+    """A new secret in place (same id), where the API can rotate; other updates of the webhook come with it."""
+
+    KIND: ClassVar[str] = "rotate"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Replace(Change):
+    """A new secret where the API cannot rotate in place: a new webhook, then the old one is deleted."""
+
+    ACTION: ClassVar[Action] = "replace"
+    KIND: ClassVar[str] = "replace"
+    desired: DesiredWebhook = field(compare=False, repr=False)
+    live: LiveWebhook = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Delete(Change):
+    ACTION: ClassVar[Action] = "delete"
+    KIND: ClassVar[str] = "delete"
+    live: LiveWebhook = field(compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recorded(Change):
+    """A change read back from a JSON report (`merge-reports`): rendered again, never applied."""
+
+    KIND: ClassVar[str] = "recorded"
+    recorded: Action
+
+    @property
+    def action(self) -> Action:
+        return self.recorded
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,24 @@ from dataclasses import dataclass
 from reconciler.core.capabilities import Capabilities
 from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge
 from reconciler.core.neutral import text
-from reconciler.core.plan import Change, FieldChange, OrgPlan, Unmanaged, live_digest, sort_changes
+from reconciler.core.plan import (
+    Change,
+    Create,
+    Delete,
+    FieldChange,
+    OrgPlan,
+    Protection,
+    Rename,
+    Replace,
+    Rotate,
+    Rotation,
+    Unmanaged,
+    Update,
+    live_digest,
+    sort_changes,
+)
 from reconciler.core.redact import mask_userinfo
-from reconciler.core.rotation import SECRET_FIELD, rotation_field
+from reconciler.core.rotation import INTERRUPTED, rotation_due
 from reconciler.core.urls import url_host
 
 
@@ -189,7 +204,7 @@ def plan_org(
     rotation_due: Mapping[str, SecretAge] | None = None,
     index_complete: bool = True,
 ) -> OrgPlan:
-    """`rotation_due`: webhooks whose stored secret is past `rotate_after` (see rotation.secrets_due).
+    """`rotation_due`: webhooks whose stored secret is past `rotate_after` (see engine/rotation.py).
     `index_complete=False`: the index was rebuilt without a list of the store's records, so an unmatched live
     webhook may be a protected one no longer declared: its delete counts as protected (refused)."""
     digest = live_digest(live)
@@ -197,88 +212,21 @@ def plan_org(
         matches = match(org.webhooks, live, index, caps)
     except AmbiguousMatch as exc:
         return OrgPlan(org.name, org.provider, live_count=len(live), live_digest=digest, error=str(exc))
+    facts = _OrgFacts(org, caps, live, index, rotation_due or {}, secret_values(org))
     matched = {m.desired.name: m for m in matches}
-    matched_ids = {m.live.id for m in matches}
-
-    @functools.cache
-    def hosts_before() -> frozenset[str]:
-        """The hosts the org sends to now; parsing every live URL is needed only for a create or URL change."""
-        return frozenset(host(w.url) for w in live)
-
-    protected_ids = {e.webhook_id for e in index.values() if e.protect}
-    name_of_id = {e.webhook_id: name for name, e in index.items()}
-    secrets = secret_values(org)
-    rotation_due = rotation_due or {}
-
     changes: list[Change] = []
     for hook in org.webhooks:
         m = matched.get(hook.name)
-        if m is None:
-            changes.append(
-                Change(
-                    "create",
-                    org.name,
-                    hook.name,
-                    fields=_creation_fields(hook, caps),
-                    new_destination=host(hook.url) not in hosts_before(),
-                    webhook_set=hook.webhook_set,
-                    desired=hook,
-                )
-            )
-            continue
-        fields = field_changes(hook, m.live, caps, secrets)
-        renamed_from = m.via_name if m.via_name != hook.name else None
-        entry = index.get(m.via_name)
-        stored_protect = entry is not None and entry.protect
-        if hook.protect != stored_protect:
-            # Recorded in the store only: removing the webhook later must still find the guard.
-            fields = (*fields, FieldChange("protect", stored_protect, hook.protect))
-        age = rotation_due.get(hook.name)
-        recreate = False
-        if age is not None and age.webhook_id == m.live.id and hook.rotate_after_days is not None:
-            fields = (*fields, rotation_field(age, hook.rotate_after_days))
-            recreate = not caps.rotate_in_place  # a new secret there means a new webhook: a replace
-        if entry is not None and entry.pending and not any(f.field == SECRET_FIELD for f in fields):
-            # An earlier apply stopped while setting this webhook's secret (killed between the provider's
-            # answer and the store write): the secret in force may be one nobody has. Set a new one.
-            fields = (*fields, FieldChange(SECRET_FIELD, "unknown: an earlier apply was interrupted", "new secret"))
-            recreate = not caps.rotate_in_place
-        if fields or renamed_from:
-            new_host = any(f.field == "url" for f in fields) and host(hook.url) not in hosts_before()
-            changes.append(
-                Change(
-                    "replace" if recreate else "update",
-                    org.name,
-                    hook.name,
-                    m.live.id,
-                    fields,
-                    renamed_from=renamed_from,
-                    new_destination=new_host,
-                    protected=recreate and (hook.protect or stored_protect),
-                    webhook_set=hook.webhook_set,
-                    desired=hook,
-                    live=m.live,
-                )
-            )
-
+        change = facts.create(hook) if m is None else facts.changed(hook, m)
+        if change is not None:
+            changes.append(change)
+    matched_ids = {m.live.id for m in matches}
+    leftover = [w for w in live if w.id not in matched_ids]
     unmanaged: list[Unmanaged] = []
-    for w in live:
-        if w.id in matched_ids:
-            continue
-        if org.prune:
-            changes.append(
-                Change(
-                    "delete",
-                    org.name,
-                    name_of_id.get(w.id) or w.label or w.id,
-                    w.id,
-                    fields=(FieldChange("url", w.url, None, masked=w.url in secrets),),
-                    protected=w.id in protected_ids or not index_complete,
-                    live=w,
-                )
-            )
-        else:
-            unmanaged.append(Unmanaged(w.id, w.url, w.label, masked=w.url in secrets))
+    if org.prune:
+        changes += [facts.delete(w, index_complete) for w in leftover]
+    else:
+        unmanaged = [Unmanaged(w.id, w.url, w.label, masked=w.url in facts.secrets) for w in leftover]
     return OrgPlan(
         org.name,
         org.provider,
@@ -287,8 +235,85 @@ def plan_org(
         unmanaged_ignored=org.unmanaged == "ignore",
         live_count=len(live),
         live_digest=digest,
-        protection_unknown=not index_complete and any(c.action == "delete" for c in changes),
+        protection_unknown=not index_complete and any(isinstance(c, Delete) for c in changes),
     )
+
+
+@dataclass(frozen=True)
+class _OrgFacts:
+    """What planning one org's webhooks reads: the steps of plan_org, each one kind of change."""
+
+    org: Organization
+    caps: Capabilities
+    live: Sequence[LiveWebhook]
+    index: Mapping[str, IndexEntry]
+    rotation_due: Mapping[str, SecretAge]
+    secrets: frozenset[str]
+
+    @functools.cached_property
+    def hosts_before(self) -> frozenset[str]:
+        """The hosts the org sends to now; parsing every live URL is needed only for a create or URL change."""
+        return frozenset(host(w.url) for w in self.live)
+
+    def create(self, hook: DesiredWebhook) -> Create:
+        return Create(
+            org=self.org.name,
+            webhook=hook.name,
+            fields=_creation_fields(hook, self.caps),
+            new_destination=host(hook.url) not in self.hosts_before,
+            webhook_set=hook.webhook_set,
+            desired=hook,
+        )
+
+    def changed(self, hook: DesiredWebhook, m: Match) -> Change | None:
+        """A declared webhook matched to a live one: an update, rename, rotation or replace, or None."""
+        fields = field_changes(hook, m.live, self.caps, self.secrets)
+        entry = self.index.get(m.via_name)
+        stored_protect = entry is not None and entry.protect
+        protection = Protection(stored_protect, hook.protect) if hook.protect != stored_protect else None
+        rotation = self.rotation(hook, m.live, entry)
+        renamed_from = m.via_name if m.via_name != hook.name else None
+        if not (fields or protection or rotation or renamed_from):
+            return None
+        kind: type[Update | Replace] = Update
+        if rotation is not None:
+            kind = Rotate if self.caps.rotate_in_place else Replace  # a new secret there means a new webhook
+        elif renamed_from is not None:
+            kind = Rename
+        return kind(
+            org=self.org.name,
+            webhook=hook.name,
+            webhook_id=m.live.id,
+            fields=fields,
+            protection=protection,
+            rotation=rotation,
+            renamed_from=renamed_from,
+            new_destination=any(f.field == "url" for f in fields) and host(hook.url) not in self.hosts_before,
+            protected=kind is Replace and (hook.protect or stored_protect),
+            webhook_set=hook.webhook_set,
+            desired=hook,
+            live=m.live,
+        )
+
+    def rotation(self, hook: DesiredWebhook, live: LiveWebhook, entry: IndexEntry | None) -> Rotation | None:
+        age = self.rotation_due.get(hook.name)
+        if age is not None and age.webhook_id == live.id and hook.rotate_after_days is not None:
+            return rotation_due(age, hook.rotate_after_days)
+        if entry is not None and entry.pending:
+            return INTERRUPTED  # an earlier apply stopped while setting this secret: set a new one
+        return None
+
+    def delete(self, w: LiveWebhook, index_complete: bool) -> Delete:
+        name_of_id = {e.webhook_id: name for name, e in self.index.items()}
+        protected = any(e.webhook_id == w.id and e.protect for e in self.index.values())
+        return Delete(
+            org=self.org.name,
+            webhook=name_of_id.get(w.id) or w.label or w.id,
+            webhook_id=w.id,
+            fields=(FieldChange("url", w.url, None, masked=w.url in self.secrets),),
+            protected=protected or not index_complete,
+            live=w,
+        )
 
 
 def _creation_fields(hook: DesiredWebhook, caps: Capabilities) -> tuple[FieldChange, ...]:

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from reconciler.core.model import SecretAge
-from reconciler.core.plan import FieldChange
-
-# The pseudo-field a due rotation shows as in a plan; the applier rotates when it sees it.
-SECRET_FIELD = "secret"
+from reconciler.core.plan import Rotation
 
 
-def rotation_field(age: SecretAge, days: int) -> FieldChange:
-    """How a due rotation reads in every plan format: when the secret was set, and the rule (never a value)."""
-    return FieldChange(SECRET_FIELD, f"set {age.since}", f"new secret (rotate_after {days}d)")
+def rotation_due(age: SecretAge, days: int) -> Rotation:
+    """A rotation `rotate_after` asks for: when the secret was set, and the rule (never a value)."""
+    return Rotation(f"set {age.since}", f"new secret (rotate_after {days}d)")
+
+
+# An earlier apply stopped while setting the secret (killed between the provider's answer and the store
+# write): the secret in force may be one nobody has.
+INTERRUPTED = Rotation("unknown: an earlier apply was interrupted", "new secret")
 
 
 def parse_stamp(stamp: str) -> datetime:

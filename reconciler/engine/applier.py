@@ -16,9 +16,8 @@ from pathlib import Path
 from reconciler.core.errors import ProviderError, ReconcilerError, SecretStoreError
 from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretRecord
 from reconciler.core.neutral import text
-from reconciler.core.plan import Change, Plan
+from reconciler.core.plan import Change, Create, Delete, Plan, Replace, Rotate, Update
 from reconciler.core.planner import field_changes
-from reconciler.core.rotation import SECRET_FIELD
 from reconciler.core.secret import Secret
 from reconciler.engine import recovery
 from reconciler.engine.parallel import parallel_map
@@ -106,7 +105,7 @@ def cut_short(change: Change) -> Outcome:
 
 
 def sets_secret(change: Change) -> bool:
-    return change.action in ("create", "replace") or any(f.field == SECRET_FIELD for f in change.fields)
+    return isinstance(change, Create | Replace | Rotate)
 
 
 class OrgApplier:
@@ -172,7 +171,7 @@ class OrgApplier:
         marked entries were before."""
         before: dict[str, IndexEntry | None] = {}
         for change in changes:
-            if sets_secret(change) and change.desired is not None:
+            if isinstance(change, Create | Replace | Rotate):
                 old = self.index.get(change.webhook)
                 before[change.webhook] = old
                 protect = old.protect if old is not None else change.desired.protect
@@ -202,19 +201,18 @@ class OrgApplier:
             log.warning("%s: could not clear pending marks in the index: %s", self.org.name, exc)
 
     def execute(self, change: Change) -> str:
-        if change.action == "create":
-            assert change.desired is not None
-            return self.create(change.desired)
-        if change.action == "update":
-            assert change.desired is not None and change.live is not None
-            return self.update(change, change.desired, change.live)
-        if change.action == "delete":
-            assert change.webhook_id is not None
-            return self.delete(change.webhook_id)
-        if change.action == "replace":  # a due rotation where the API cannot rotate in place
-            assert change.desired is not None and change.live is not None
-            return self.recreate(change.desired, change.live, change.renamed_from)
-        raise ReconcilerError(f"unsupported action {change.action}")
+        match change:
+            case Create():
+                return self.create(change.desired)
+            case Rotate():  # before Update: a rotation is an update that also sets a new secret in place
+                return self.update(change) + "; " + self.rotate(change.desired, change.live)
+            case Update():  # and Rename
+                return self.update(change)
+            case Replace():
+                return self.recreate(change.desired, change.live, change.renamed_from)
+            case Delete():
+                return self.delete(change.live.id)
+        raise ReconcilerError(f"unsupported change {change.kind}")
 
     # -- create ---------------------------------------------------------------------------------
 
@@ -323,9 +321,11 @@ class OrgApplier:
 
     # -- update ---------------------------------------------------------------------------------
 
-    def update(self, change: Change, hook: DesiredWebhook, live: LiveWebhook) -> str:
-        # `protect` lives in the store only; `secret` is a due rotation, done below once the record moved.
-        if any(f.field not in ("protect", SECRET_FIELD) for f in change.fields):
+    def update(self, change: Update) -> str:
+        """The API's fields (if any changed), then the store's record and index under the declared name (a
+        rename moves them there, and `protect` lives only in the store)."""
+        hook, live = change.desired, change.live
+        if change.fields:
             live = self.provider.update(live, hook)
         old_name = change.renamed_from or hook.name
         record = self.store.read(self.org.name, old_name)
@@ -336,13 +336,10 @@ class OrgApplier:
         self.index.pop(old_name, None)
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
         self.store.write_index(self.org.name, self.index)
-        message = f"updated {text(live.id)}"
-        if old_name != hook.name:
-            self.store.delete(self.org.name, old_name)
-            message = f"renamed from {old_name}; secret moved to {self.store.location(self.org.name, hook.name)}"
-        if any(f.field == SECRET_FIELD for f in change.fields):
-            message += "; " + self.rotate(hook, live)
-        return message
+        if old_name == hook.name:
+            return f"updated {text(live.id)}"
+        self.store.delete(self.org.name, old_name)
+        return f"renamed from {old_name}; secret moved to {self.store.location(self.org.name, hook.name)}"
 
     # -- rotate ---------------------------------------------------------------------------------
 

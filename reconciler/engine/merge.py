@@ -9,7 +9,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from reconciler.core.errors import ReconcilerError
-from reconciler.core.plan import Change, FieldChange, OrgPlan, Unmanaged
+from reconciler.core.plan import (
+    PROTECT_FIELD,
+    SECRET_FIELD,
+    Change,
+    FieldChange,
+    OrgPlan,
+    Protection,
+    Recorded,
+    Rotation,
+    Unmanaged,
+)
 from reconciler.core.report import DriftReport, OrgDrift, WebhookDrift
 
 
@@ -76,13 +86,20 @@ def org_drift(entry: Mapping[str, Any], *, protection_unknown: bool) -> OrgDrift
 
 
 def change(org: str, doc: Mapping[str, Any]) -> Change:
-    return Change(
-        doc["action"],
-        org,
-        doc["webhook"],
-        doc["webhook_id"],
-        tuple(FieldChange(f["field"], f["before"], f["after"], f["masked"]) for f in doc["fields"]),
-        doc["renamed_from"],
-        doc["new_destination"],
-        doc["protected"],
+    """A change as the report holds it: `protect` and `secret` are shown beside the API's fields."""
+    shown = [FieldChange(f["field"], f["before"], f["after"], f["masked"]) for f in doc["fields"]]
+    protect = next((f for f in shown if f.field == PROTECT_FIELD), None)
+    secret = next((f for f in shown if f.field == SECRET_FIELD), None)
+    return Recorded(
+        recorded=doc["action"],
+        org=org,
+        webhook=doc["webhook"],
+        webhook_id=doc["webhook_id"],
+        fields=tuple(f for f in shown if f not in (protect, secret)),
+        protection=None if protect is None else Protection(bool(protect.before), bool(protect.after)),
+        rotation=None if secret is None else Rotation(str(secret.before), str(secret.after)),
+        renamed_from=doc["renamed_from"],
+        new_destination=doc["new_destination"],
+        protected=doc["protected"],
+        webhook_set=doc.get("webhook_set"),
     )

@@ -58,7 +58,7 @@ def change_document(change: Change) -> dict[str, Any]:
                 "after": values.saved(f, f.after),
                 "masked": f.masked,
             }
-            for f in change.fields
+            for f in change.shown_fields
         ],
     }
     if change.webhook_set is not None:  # only then: a plan without sets reads as it always did

@@ -104,7 +104,7 @@ def fleet_changes(plan: Plan) -> list[str]:
     groups: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
     for change in plan.changes:
         if change.webhook_set is not None:
-            key = (change.webhook_set, change.webhook, change.action, tuple(f.field for f in change.fields))
+            key = (change.webhook_set, change.webhook, change.action, tuple(f.field for f in change.shown_fields))
             groups.setdefault(key, []).append(change.org)
     lines: list[str] = []
     for (set_name, webhook, action, fields), orgs in groups.items():

@@ -104,7 +104,7 @@ def render_change(change: Change, style: Style, refused: str = "") -> list[str]:
     lines = [style(change.action, head)]
     if change.new_destination:
         lines.append(style("error", f"      ! new destination: events will go to {destination(change)}"))
-    for f in change.fields:
+    for f in change.shown_fields:
         if change.action == "create":
             lines.append(f"      {f.field}: {values.after(f)}")
         elif change.action == "delete":
@@ -115,7 +115,7 @@ def render_change(change: Change, style: Style, refused: str = "") -> list[str]:
 
 
 def destination(change: Change) -> str:
-    for f in change.fields:
+    for f in change.shown_fields:
         if f.field == "url" and isinstance(f.after, str):
             return "(masked host)" if f.masked else text(url_host(f.after) or "?")
     return "?"

@@ -15,7 +15,7 @@ from urllib3.util import parse_url
 
 from reconciler.core.errors import ManifestError
 from reconciler.core.model import DesiredWebhook, LiveWebhook
-from reconciler.core.plan import Change, FieldChange
+from reconciler.core.plan import FieldChange, Recorded
 from reconciler.core.urls import ambiguity, effective_host, is_private_host, url_host
 from reconciler.manifest import load_manifests
 from reconciler.render.text import destination
@@ -175,7 +175,7 @@ def test_live_urls_of_any_text_never_crash_the_planner() -> None:
 
 
 def test_the_plan_shows_the_host_the_request_reaches() -> None:
-    change = Change("create", "acme", "a", fields=(FieldChange("url", None, "https://ＨＯＯＫＳ.example\u3002evil.example/x"),))
+    change = Recorded(recorded="create", org="acme", webhook="a", fields=(FieldChange("url", None, "https://ＨＯＯＫＳ.example\u3002evil.example/x"),))
     assert destination(change) == "hooks.example.evil.example"
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization
 from reconciler.core.planner import plan_org
+from reconciler.core.rotation import INTERRUPTED
 from reconciler.core.secret import Secret
 from reconciler.plugins import CAPABILITIES
 from reconciler.stores.codec import index_fields, index_from_fields
@@ -28,7 +29,7 @@ def test_a_pending_match_gets_a_new_secret(provider: str, action: str) -> None:
     live = LiveWebhook("wh_9", hook.url, label="h" if CAPABILITIES[provider].label_field else None)
     (change,) = plan_org(org, CAPABILITIES[provider], [live], {"h": IndexEntry("", pending=True)}).changes
     assert change.action == action and change.webhook_id == "wh_9"
-    assert [f.field for f in change.fields] == ["secret"]
+    assert change.rotation == INTERRUPTED and change.fields == ()
 
 
 def test_a_pending_mark_without_a_live_webhook_is_a_plain_create() -> None:

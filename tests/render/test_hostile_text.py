@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.core import neutral
-from reconciler.core.plan import Change, FieldChange, OrgPlan, Plan, Unmanaged
+from reconciler.core.plan import FieldChange, OrgPlan, Plan, Recorded, Unmanaged
 from reconciler.core.report import DriftReport, OrgDrift, WebhookDrift
 from reconciler.render import markdown, text
 from tests.render.dom import outline, render
@@ -31,10 +31,10 @@ def plan_of(v: list[str]) -> Plan:
         org="acme",
         provider="keeptrusts",
         changes=(
-            Change(
-                "update",
-                "acme",
-                "good",
+            Recorded(
+                recorded="update",
+                org="acme",
+                webhook="good",
                 webhook_id=v[0],
                 fields=(
                     FieldChange("url", v[1], "https://hooks.acme.example/g"),
@@ -43,7 +43,13 @@ def plan_of(v: list[str]) -> Plan:
                 ),
             ),
             # An undeclared live webhook, pruned: its name is its label, or its id.
-            Change("delete", "acme", v[3] or v[0], webhook_id=v[0], fields=(FieldChange("url", v[1], None),)),
+            Recorded(
+                recorded="delete",
+                org="acme",
+                webhook=v[3] or v[0],
+                webhook_id=v[0],
+                fields=(FieldChange("url", v[1], None),),
+            ),
         ),
         unmanaged=(Unmanaged(v[4], v[5], v[6] or None),),
         live_count=3,

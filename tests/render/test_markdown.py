@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core.plan import Change, FieldChange, OrgPlan, Plan, Unmanaged
+from reconciler.core.plan import FieldChange, OrgPlan, Plan, Recorded, Unmanaged
 from reconciler.core.report import DriftReport, OrgDrift, WebhookDrift
 from reconciler.render import markdown, text
 
@@ -32,31 +32,37 @@ def sample_plan() -> Plan:
         org="acme-ingate",
         provider="ingate",
         changes=(
-            Change(
-                "create",
-                "acme-ingate",
-                "finance",
+            Recorded(
+                recorded="create",
+                org="acme-ingate",
+                webhook="finance",
                 fields=(
                     FieldChange("url", None, "https://hooks.acme.example/finance"),
                     FieldChange("events", None, ["budget.exceeded", "budget.warning"]),
                 ),
                 new_destination=True,
             ),
-            Change(
-                "update",
-                "acme-ingate",
-                "audit",
+            Recorded(
+                recorded="update",
+                org="acme-ingate",
+                webhook="audit",
                 webhook_id="3f1c",
                 fields=(
                     FieldChange("url", "https://hooks.acme.example/a", "https://user:pw@hooks.acme.example/b"),
                     FieldChange("active", True, False),
                 ),
             ),
-            Change("update", "acme-ingate", "signed", webhook_id="77aa", fields=(FieldChange("url", "x", "y", True),)),
-            Change(
-                "delete",
-                "acme-ingate",
-                "legacy",
+            Recorded(
+                recorded="update",
+                org="acme-ingate",
+                webhook="signed",
+                webhook_id="77aa",
+                fields=(FieldChange("url", "x", "y", True),),
+            ),
+            Recorded(
+                recorded="delete",
+                org="acme-ingate",
+                webhook="legacy",
                 webhook_id="9d2e",
                 fields=(FieldChange("url", "https://old.example/", None),),
             ),
@@ -73,7 +79,9 @@ def sample_plan() -> Plan:
     keeptrusts = OrgPlan(
         org="acme-keeptrusts",
         provider="keeptrusts",
-        changes=(Change("replace", "acme-keeptrusts", "rotated", webhook_id="wh_2", protected=False),),
+        changes=(
+            Recorded(recorded="replace", org="acme-keeptrusts", webhook="rotated", webhook_id="wh_2", protected=False),
+        ),
         live_count=1,
     )
     broken = OrgPlan(org="acme-encrata", provider="encrata", error="could not read: HTTP 401 from the API")
@@ -148,10 +156,10 @@ def big_plan(orgs: int, hooks: int) -> Plan:
                 org=f"org-{i:03d}",
                 provider="infraaudit",
                 changes=tuple(
-                    Change(
-                        "create",
-                        f"org-{i:03d}",
-                        f"hook-{j:02d}",
+                    Recorded(
+                        recorded="create",
+                        org=f"org-{i:03d}",
+                        webhook=f"hook-{j:02d}",
                         fields=(
                             FieldChange("url", None, f"https://hooks.acme.example/{i}/{j}"),
                             FieldChange("events", None, ["drift.detected", "drift.resolved"]),
