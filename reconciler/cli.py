@@ -17,6 +17,7 @@ from typing import NoReturn
 from reconciler import __version__
 from reconciler.commands import output
 from reconciler.core.errors import ManifestError, ReconcilerError
+from reconciler.core.exits import Exit
 from reconciler.core.redact import ScrubFilter, scrub
 from reconciler.render import metrics
 from reconciler.runtime import interrupt
@@ -86,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             metrics.write(args.metrics_file, code)
         except ReconcilerError as exc:
             output.error(f"error: {exc}")
-            return code or 1
+            return code or Exit.ERROR
     return code
 
 
@@ -111,12 +112,12 @@ def run(args: argparse.Namespace) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         output.error("interrupted")
-        return 130
+        return Exit.INTERRUPTED
     except Exception as exc:  # the promise is: never a traceback unless --debug
         if args.debug:
             output.error(scrub(traceback.format_exc()))
         output.error(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
-        return 1
+        return Exit.ERROR
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)

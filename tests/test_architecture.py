@@ -4,10 +4,14 @@ layers and forbidden imports), and planning and applying stay in small functions
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from reconciler.core.exits import Exit
+from reconciler.core.model import NAME_PATTERN
 
 ROOT = Path(__file__).resolve().parents[1]
 # The planning and applying code: no function longer than this (ruff checks complexity 15 everywhere).
@@ -61,3 +65,16 @@ def test_planning_and_applying_have_no_function_over_60_lines() -> None:
 def test_the_length_check_counts_a_whole_function() -> None:
     body = "\n".join(f"    x{i} = {i}" for i in range(MAX_LINES))
     assert long_functions(textwrap.dedent(f"def f():\n{body}\n"), "x.py") == ["x.py:1: f has 61 lines"]
+
+
+def test_the_name_pattern_is_the_published_schemas() -> None:
+    """One rule for names: the code's pattern is the schema's `$defs/name` (editors and CI check with that)."""
+    schema = json.loads((ROOT / "reconciler/schemas/manifest.schema.json").read_text())
+    (plain,) = [branch for branch in schema["$defs"]["name"]["anyOf"] if "pattern" in branch]
+    assert plain["pattern"] == NAME_PATTERN.pattern
+
+
+def test_exit_codes_are_the_contracts() -> None:
+    assert {e.name: e.value for e in Exit} == {
+        "OK": 0, "ERROR": 1, "CHANGES": 2, "REFUSED": 3, "PARTIAL": 4, "INTERRUPTED": 130
+    }

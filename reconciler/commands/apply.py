@@ -12,6 +12,7 @@ from reconciler.commands import output
 from reconciler.commands.common import add_lock_timeout, add_policy, add_selection, load
 from reconciler.core import neutral, shards
 from reconciler.core.errors import ReconcilerError, StalePlan
+from reconciler.core.exits import Exit
 from reconciler.core.model import Organization
 from reconciler.core.plan import Plan, action_counts, check_safety, masked_digest, webhook_counts
 from reconciler.core.selection import select_orgs
@@ -103,16 +104,16 @@ def locked_apply(
         return report_errors(plan, applied=False)
     if saved is None and not confirmed(args.auto_approve):
         output.emit("Apply cancelled; nothing changed.", always=True)
-        return 1
+        return Exit.ERROR
     with output.progress(f"applying {len(plan.changes)} change(s) to {len(states)} organization(s)"):
         report = apply_plan(session, plan, states)
     metrics.observe_apply((o.change, o.ok) for o in report.outcomes)
     print_report(report, plan)
     if report.interrupted:
         output.error("interrupted: no further change was started; apply again to finish")
-        return 130
+        return Exit.INTERRUPTED
     code = report_errors(plan, applied=bool(report.applied), failed=bool(report.failed))
-    if code == 0:
+    if code == Exit.OK:
         return verify(session, plan, states)
     return code
 
@@ -251,8 +252,8 @@ def report_errors(plan: Plan, *, applied: bool, failed: bool = False) -> int:
     for org in plan.errors:
         output.error(f"error: {org.org}: {neutral.text(org.error)}")
     if failed or plan.errors:
-        return 4 if applied else 1
-    return 0
+        return Exit.PARTIAL if applied else Exit.ERROR
+    return Exit.OK
 
 
 def verify(session: Session, plan: Plan, states: dict[str, OrgState]) -> int:
@@ -261,11 +262,11 @@ def verify(session: Session, plan: Plan, states: dict[str, OrgState]) -> int:
     check = Session(session.manifest, read_only=True, parallelism=session.parallelism)
     again, _ = plan_orgs(check, orgs)
     if not again.changes and not again.errors:
-        return 0
+        return Exit.OK
     output.error("error: apply did not converge; a fresh plan still shows:")
     for change in again.changes:
         fields = ", ".join(f.field for f in change.shown_fields) or change.action
         output.error(f"  {change.org}/{neutral.text(change.webhook)}: {change.action} ({fields})")
     for org in again.errors:
         output.error(f"  {org.org}: {neutral.text(org.error)}")
-    return 1
+    return Exit.ERROR

@@ -13,14 +13,13 @@ import yaml
 from reconciler.commands import output
 from reconciler.core.capabilities import Capabilities
 from reconciler.core.errors import ReconcilerError
-from reconciler.core.model import LiveWebhook
+from reconciler.core.exits import Exit
+from reconciler.core.model import NAME_PATTERN, LiveWebhook
 from reconciler.core.neutral import terminal, text
 from reconciler.core.redact import mask_userinfo
 from reconciler.core.secret import Secret
 from reconciler.core.urls import url_host, url_path
 from reconciler.plugins import CAPABILITIES
-
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -47,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     if not token:
         raise ReconcilerError(f"environment variable {args.token_env} is not set")
     org = args.org or args.provider
-    if not NAME.match(org):
-        raise ReconcilerError(f"organization name '{org}' must match {NAME.pattern}")
+    if not NAME_PATTERN.match(org):
+        raise ReconcilerError(f"organization name '{org}' must match {NAME_PATTERN.pattern}")
     live = open_provider(args.provider, base_url, Secret(token), read_only=True).list()
     text = manifest_text(org, args.provider, base_url, args.token_env, args.secret_store, caps, live)
     if args.out:
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         output.emit(f"Wrote {args.out}: {len(live)} webhook(s) of {org}.", stream=None)
     else:
         output.emit(text, always=True)
-    return 0
+    return Exit.OK
 
 
 def manifest_text(
@@ -77,7 +76,7 @@ def manifest_text(
     # Identity rule 2 finds a webhook by its label: a name is a label only for the one webhook that has it. A
     # label two webhooks share names neither (it would find both), and no other name may be any live label.
     labels = Counter(w.label for w in live if w.label)
-    kept = {label for label, count in labels.items() if count == 1 and NAME.match(label)}
+    kept = {label for label, count in labels.items() if count == 1 and NAME_PATTERN.match(label)}
     taken = set(labels)
     ordered = sorted(live, key=lambda w: (w.label or w.url, w.id))
     pairs = [(w, webhook_entry(org, w, caps, kept, taken)) for w in ordered]

@@ -9,6 +9,7 @@ from typing import Any
 from reconciler.commands import output
 from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
 from reconciler.core import neutral, shards
+from reconciler.core.exits import Exit
 from reconciler.core.plan import Plan, masked_digest
 from reconciler.engine.session import plan_orgs
 from reconciler.render import json as render_json
@@ -61,5 +62,5 @@ def run(args: argparse.Namespace) -> int:
     if plan.errors:
         for org in plan.errors:
             output.error(f"error: {org.org}: {neutral.text(org.error)}")
-        return 1
-    return 2 if args.detailed_exitcode and plan.has_changes else 0
+        return Exit.ERROR
+    return Exit.CHANGES if args.detailed_exitcode and plan.has_changes else 0

@@ -9,6 +9,7 @@ import yaml
 
 from reconciler.commands import output
 from reconciler.commands.common import add_paths
+from reconciler.core.exits import Exit
 from reconciler.manifest import render_manifests
 
 
@@ -29,4 +30,4 @@ def run(args: argparse.Namespace) -> int:
     header = f"# Expanded by `reconciler render` from: {' '.join(args.paths)}\n"
     text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
     output.emit(header + text, always=True)
-    return 0
+    return Exit.OK

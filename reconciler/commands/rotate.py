@@ -9,6 +9,7 @@ from reconciler.commands import output
 from reconciler.commands.common import Target, add_lock_timeout, add_target, open_target
 from reconciler.core import neutral
 from reconciler.core.errors import UnsafePlan
+from reconciler.core.exits import Exit
 from reconciler.engine.applier import OrgApplier
 
 
@@ -51,4 +52,4 @@ def rotate(target: Target, *, recreate: bool) -> int:
         # A new secret there means a new webhook: created (its secret stored) before the old one goes.
         message = applier.recreate(target.hook, target.live, renamed_from=target.stored_as)
     output.emit(f"{target.name}: {neutral.text(message)}")  # the message quotes the provider's ids
-    return 0
+    return Exit.OK

@@ -8,6 +8,7 @@ from typing import Any
 
 from reconciler.commands import output
 from reconciler.commands.common import add_paths, load
+from reconciler.core.exits import Exit
 from reconciler.core.shards import shard_of
 
 
@@ -28,4 +29,4 @@ def run(args: argparse.Namespace) -> int:
     manifest = load(args.paths)
     assignment = {org.name: shard_of(org, args.count) for org in manifest.organizations}
     output.emit(json.dumps({"count": args.count, "shards": assignment}, indent=2, sort_keys=True), always=True)
-    return 0
+    return Exit.OK

@@ -10,6 +10,7 @@ from reconciler.commands import output
 from reconciler.commands.common import add_target, open_target
 from reconciler.core import neutral
 from reconciler.core.errors import ReconcilerError
+from reconciler.core.exits import Exit
 from reconciler.core.model import Delivery, TestResult
 from reconciler.providers.base import Provider
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     detail = f": {neutral.text(result.message)}" if result.message and not result.ok else ""
     line = f"{target.name} (id {neutral.text(live.id)}): test event {verdict}, {status}{detail}{scope}"
     output.emit(line, always=True)
-    return 0 if result.ok else 1
+    return Exit.OK if result.ok else 1
 
 
 def from_history(provider: Provider, webhook_id: str, earlier: set[str], sent: TestResult) -> TestResult:

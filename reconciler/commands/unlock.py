@@ -9,6 +9,7 @@ from typing import Any
 from reconciler.commands import output
 from reconciler.commands.common import load
 from reconciler.core.errors import ReconcilerError
+from reconciler.core.exits import Exit
 from reconciler.runtime.locking import Holder
 
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     holder = lock.holder()
     if holder is None:
         output.emit(f"{org.name} is not locked.", always=True)
-        return 0
+        return Exit.OK
     output.emit(f"{org.name} is locked by {holder.describe()}.", always=True)
     if not args.yes:
         if not sys.stdin.isatty():
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         answer = input("Remove this lock? A run that still holds it would then race another. Only 'yes': ")
         if answer.strip() != "yes":
             output.emit("Unlock cancelled; the lock stays.", always=True)
-            return 1
+            return Exit.ERROR
     lock.force_release()
     output.emit(f"{org.name}: lock removed.", always=True)
-    return 0
+    return Exit.OK

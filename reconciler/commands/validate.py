@@ -7,6 +7,7 @@ from typing import Any
 
 from reconciler.commands import output
 from reconciler.commands.common import add_paths, add_policy
+from reconciler.core.exits import Exit
 from reconciler.manifest import load_manifests
 
 
@@ -33,4 +34,4 @@ def run(args: argparse.Namespace) -> int:
     output.emit(
         f"Valid: {orgs} organization(s), {hooks} webhook(s) in {len(manifest.files)} file(s){within}{warned}."
     )
-    return 0
+    return Exit.OK

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.core.exits import Exit
 from reconciler.core.neutral import text
 
 
 class ReconcilerError(Exception):
     """Base of every error the user may see. Messages never carry secrets."""
 
-    exit_code = 1
+    exit_code: int = Exit.ERROR
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,12 @@ class SecretStoreError(ReconcilerError):
 
 
 class UnsafePlan(ReconcilerError):
-    exit_code = 3
+    exit_code = Exit.REFUSED
 
 
 class StalePlan(ReconcilerError):
-    exit_code = 3
+    exit_code = Exit.REFUSED
 
 
 class Interrupted(ReconcilerError):
-    exit_code = 130
+    exit_code = Exit.INTERRUPTED

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Literal, TypeVar
 
@@ -48,6 +49,10 @@ class Location:
 
 # The webhook fields the renderers mask where they show them when the value came from ${env:...}
 # (DesiredWebhook.masked -> FieldChange.masked): their values are not given to the last-line scrubber.
+# An org's, webhook's or store's name (contract §2). The published schema says the same at `$defs/name`
+# (tests/test_architecture.py compares them); `import` uses this one for names it derives from live labels.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
 MASKED_FIELDS = ("url", "description")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.core.exits import Exit
 from reconciler.core.plan import OrgPlan
 from reconciler.core.shards import Shard
 
@@ -62,5 +63,5 @@ class DriftReport:
 
     def exit_code(self) -> int:
         if self.errors:
-            return 1  # an org that could not be checked is never "in sync"
-        return 2 if self.drifted else 0
+            return Exit.ERROR  # an org that could not be checked is never "in sync"
+        return Exit.CHANGES if self.drifted else 0
