@@ -6,10 +6,10 @@ import argparse
 from typing import Any
 
 from reconciler.commands import output
-from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
+from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, load
 from reconciler.core import neutral
 from reconciler.core.report import DriftReport
-from reconciler.engine.drift import check_drift
+from reconciler.engine import usecases
 from reconciler.render import json as render_json
 from reconciler.render import markdown as render_markdown
 from reconciler.render import metrics
@@ -30,8 +30,13 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    session, orgs = read_only_session(args)
-    report = check_drift(session, orgs, fail_on_delivery_errors=args.fail_on_delivery_errors, shard=args.shard)
+    manifest = load(args.paths, args.policy)
+    report = usecases.drift(
+        manifest,
+        usecases.Selection(args.orgs, args.exclude_orgs, args.shard),
+        parallelism=args.parallelism,
+        fail_on_delivery_errors=args.fail_on_delivery_errors,
+    )
     metrics.observe_drift(report)
     return show(report, args)
 

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from reconciler.commands import drift
 from reconciler.commands.common import add_format
-from reconciler.core.errors import ReconcilerError
+from reconciler.engine.documents import read_document
 from reconciler.engine.merge import merge
-from reconciler.manifest.schema import MANIFEST_SCHEMA_PATH
-
-DRIFT_SCHEMA_PATH = MANIFEST_SCHEMA_PATH.with_name("drift.schema.json")
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -32,24 +28,9 @@ def run(args: argparse.Namespace) -> int:
 
 def read_report(path: str) -> dict[str, Any]:
     """A shard's report, checked against schemas/drift.schema.json before anything trusts its fields."""
-    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-
-    try:
-        with open(path, encoding="utf-8") as handle:
-            doc = json.load(handle)
-    except OSError as exc:
-        raise ReconcilerError(f"{path}: cannot read the report ({exc.strerror or exc.__class__.__name__})") from None
-    except ValueError:
-        raise ReconcilerError(f"{path}: not a webhook-reconciler drift report (not JSON)") from None
-    with DRIFT_SCHEMA_PATH.open(encoding="utf-8") as handle:
-        validator = Draft202012Validator(json.load(handle))
-    problem = next(iter(sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path))), None)
-    if problem is not None:
-        where = "/".join(str(p) for p in problem.absolute_path) or "top level"
-        # The field, never its value: a foreign file may hold anything.
-        raise ReconcilerError(
-            f"{path}: not a webhook-reconciler drift report ({where}: does not match schemas/drift.schema.json); "
-            "make one with `reconciler drift PATH... --shard K/N -o FILE`"
-        )
-    result: dict[str, Any] = doc
-    return result
+    return read_document(
+        path,
+        schema="drift.schema.json",
+        what="drift report",
+        remedy="make one with `reconciler drift PATH... --shard K/N -o FILE`",
+    )

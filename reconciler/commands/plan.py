@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from typing import Any
 
 from reconciler.commands import output
-from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, read_only_session
-from reconciler.core import neutral, shards
+from reconciler.commands.common import add_format, add_paths, add_policy, add_selection, load
+from reconciler.core import neutral
 from reconciler.core.exits import Exit
-from reconciler.core.plan import Plan, masked_digest
-from reconciler.engine.session import plan_orgs
+from reconciler.core.plan import Plan
+from reconciler.engine import usecases
 from reconciler.render import json as render_json
 from reconciler.render import markdown as render_markdown
 from reconciler.render import metrics
@@ -32,13 +31,10 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def make_plan(args: argparse.Namespace) -> Plan:
-    session, orgs = read_only_session(args)
-    plan, _ = plan_orgs(session, shards.select(orgs, args.shard))
-    plan = replace(plan, shard=args.shard)
-    if args.out or args.format == "json":
-        # Only a plan written as JSON carries it, for `apply --plan` to check; scrypt is slow on purpose.
-        plan = replace(plan, masked_digest=masked_digest(plan.manifest_digest, orgs))
-    return plan
+    manifest = load(args.paths, args.policy)
+    selection = usecases.Selection(args.orgs, args.exclude_orgs, args.shard)
+    saved = bool(args.out) or args.format == "json"  # only a plan written as JSON is applied with --plan
+    return usecases.plan(manifest, selection, parallelism=args.parallelism, saved=saved)
 
 
 def render(plan: Plan, fmt: str, *, colour: bool, key: str) -> str:
@@ -63,4 +59,4 @@ def run(args: argparse.Namespace) -> int:
         for org in plan.errors:
             output.error(f"error: {org.org}: {neutral.text(org.error)}")
         return Exit.ERROR
-    return Exit.CHANGES if args.detailed_exitcode and plan.has_changes else 0
+    return Exit.CHANGES if args.detailed_exitcode and plan.has_changes else Exit.OK

@@ -6,11 +6,10 @@ import argparse
 from typing import Any
 
 from reconciler.commands import output
-from reconciler.commands.common import Target, add_lock_timeout, add_target, open_target
+from reconciler.commands.common import add_lock_timeout, add_target, open_target
 from reconciler.core import neutral
-from reconciler.core.errors import UnsafePlan
 from reconciler.core.exits import Exit
-from reconciler.engine.applier import OrgApplier
+from reconciler.engine import usecases
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -29,27 +28,8 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     target = open_target(args.paths, "rotate", lock_timeout=args.lock_timeout)
     try:
-        return rotate(target, recreate=args.recreate)
+        message = usecases.rotate(target, recreate=args.recreate)
+        output.emit(f"{target.name}: {neutral.text(message)}")  # the message quotes the provider's ids
+        return Exit.OK
     finally:
         target.session.release_locks()
-
-
-def rotate(target: Target, *, recreate: bool) -> int:
-    applier = OrgApplier(target.session, target.state)
-    in_place = target.state.caps.rotate_in_place and not recreate
-    entry = target.state.index.get(target.stored_as)
-    if not in_place and (target.hook.protect or (entry is not None and entry.protect)):
-        # SPEC §4: a protected webhook is never deleted until an apply with `protect: false` recorded that.
-        how = " (or rotate in place, without --recreate)" if target.state.caps.rotate_in_place else ""
-        raise UnsafePlan(
-            f"{target.name} is protected: a new secret here means a new webhook and deleting "
-            f"{neutral.text(target.live.id)}; "
-            f"set `protect: false` and apply first{how}. Nothing changed"
-        )
-    if in_place:
-        message = applier.rotate(target.hook, target.live, renamed_from=target.stored_as)
-    else:
-        # A new secret there means a new webhook: created (its secret stored) before the old one goes.
-        message = applier.recreate(target.hook, target.live, renamed_from=target.stored_as)
-    output.emit(f"{target.name}: {neutral.text(message)}")  # the message quotes the provider's ids
-    return Exit.OK

@@ -304,7 +304,7 @@ def test_a_saved_plan_is_stale_when_an_env_value_moved_and_says_so(
 
 
 def test_a_stale_plan_says_what_its_approval_no_longer_covers() -> None:
-    from reconciler.commands.apply import what_moved
+    from reconciler.engine.saved_plans import what_moved
 
     def change(action: str, webhook: str, *fields: tuple[str, Any, Any]) -> dict[str, Any]:
         return {
