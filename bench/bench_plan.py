@@ -56,7 +56,7 @@ def manifest(sandbox: Sandbox, orgs: int, hooks: int, prefix: str) -> dict[str, 
 
 
 def fleet_manifest(flat: dict[str, object]) -> dict[str, object]:
-    """The same manifest written with sets (SPEC §2.1): one set of `hooks` webhooks per provider, each org
+    """The same manifest written with sets (contract §2.1): one set of `hooks` webhooks per provider, each org
     using its provider's set with its own name as a variable. Expands to exactly the flat form's webhooks."""
     orgs = flat["organizations"]
     assert isinstance(orgs, list)

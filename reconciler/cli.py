@@ -39,7 +39,7 @@ def global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse exits 2 on a usage error, but 2 means "changes present" / "drift" here (SPEC §4): a typo
+    """argparse exits 2 on a usage error, but 2 means "changes present" / "drift" here (contract §4): a typo
     in a scheduled drift check must read as an error (1), not as drift."""
 
     def error(self, message: str) -> NoReturn:
@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output.configure(quiet=args.quiet)
     metrics.begin()
     code = run(args)
-    if getattr(args, "metrics_file", None):  # SPEC §7.1: written also when the run failed
+    if getattr(args, "metrics_file", None):  # contract §7.1: written also when the run failed
         try:
             metrics.write(args.metrics_file, code)
         except ReconcilerError as exc:

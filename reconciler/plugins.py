@@ -1,4 +1,4 @@
-"""Providers and secret stores as plugins (SPEC §8): what a plugin declares, and which ones are installed.
+"""Providers and secret stores as plugins (contract §8): what a plugin declares, and which ones are installed.
 
 A distribution registers a provider under the entry-point group `webhook_reconciler.providers` (the entry
 point names a `ProviderPlugin`) and a store under `webhook_reconciler.secret_stores` (a `StorePlugin`); the

@@ -78,3 +78,19 @@ def test_exit_codes_are_the_contracts() -> None:
     assert {e.name: e.value for e in Exit} == {
         "OK": 0, "ERROR": 1, "CHANGES": 2, "REFUSED": 3, "PARTIAL": 4, "INTERRUPTED": 130
     }
+
+
+def test_the_code_cites_documents_that_are_in_the_repository() -> None:
+    """The contract is docs/contract.md and docs/providers.md; the documents it was written from are not in
+    the repository, so a reference to them would lead a reader nowhere."""
+    outside = ("SPEC" + " §", "SPEC" + ".md", "PROVIDERS" + ".md", "../" + "shared/")
+    files = [p for folder in ("reconciler", "tests", "bench", "examples", "docs") for p in (ROOT / folder).rglob("*")]
+    files += [ROOT / "README.md", ROOT / "pyproject.toml", ROOT / "Makefile"]
+    found = [
+        f"{path.relative_to(ROOT)}: {needle}"
+        for path in files
+        if path.is_file() and path.suffix in (".py", ".md", ".toml", ".yml", ".yaml", ".json", "")
+        for needle in outside
+        if needle in path.read_text(errors="replace")
+    ]
+    assert found == []

@@ -1,4 +1,4 @@
-"""The product's capability table against the emulators' own copies of the vendors' facts (SPEC §8).
+"""The product's capability table against the emulators' own copies of the vendors' facts (contract §8).
 
 Both are written from the vendors' documents, each without reading the other. Where they disagree, one of them
 is wrong: before, a misspelt event in the product's table was shared by validation, planner, adapter and

@@ -168,7 +168,7 @@ def test_masked_fields_are_flagged() -> None:
     assert plan.changes[0].fields[0].masked
 
 
-# -- SPEC §3 identity, as a table: (provider, declared, live, index, changes, unmanaged ids, error) -------------
+# -- contract §3 identity, as a table: (provider, declared, live, index, changes, unmanaged ids, error) -------------
 
 A, B, OTHER = URL, "https://hooks.acme.example/b", "https://other.example/x"
 PING = frozenset({"ping"})

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def show(report: DriftReport, args: argparse.Namespace) -> int:
-    """Print (and with -o FILE save) the report; the exit code is drift's rule (SPEC §4)."""
+    """Print (and with -o FILE save) the report; the exit code is drift's rule (contract §4)."""
     if args.out:
         output.write_file(args.out, render_json.render_drift(report))
     if args.format == "json":

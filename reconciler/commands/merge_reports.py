@@ -1,4 +1,4 @@
-"""`reconciler merge-reports FILE...`: the JSON drift reports of a run's shards as one report (SPEC §7.1)."""
+"""`reconciler merge-reports FILE...`: the JSON drift reports of a run's shards as one report (contract §7.1)."""
 
 from __future__ import annotations
 

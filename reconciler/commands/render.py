@@ -1,4 +1,4 @@
-"""`reconciler render PATH...`: the expanded manifest (SPEC §2.1), as YAML on stdout."""
+"""`reconciler render PATH...`: the expanded manifest (contract §2.1), as YAML on stdout."""
 
 from __future__ import annotations
 

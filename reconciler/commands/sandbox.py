@@ -156,7 +156,7 @@ def _keyring(wanted: bool) -> Iterator[dict[str, str]]:
 
 
 def _serve(sandbox: Sandbox, exports: dict[str, str], *, keyring: bool, env_file: str | None) -> int:
-    """Print the provider lines (SPEC §4, first and unchanged, so a script reads them as before), then with
+    """Print the provider lines (contract §4, first and unchanged, so a script reads them as before), then with
     --keyring the `export` lines; write --env-file last, so that a shell waiting for it finds everything up."""
     stop = threading.Event()
 
@@ -183,4 +183,4 @@ def _serve(sandbox: Sandbox, exports: dict[str, str], *, keyring: bool, env_file
         if env_file:  # its bus is gone: a stale file would point the next shell at nothing
             with contextlib.suppress(OSError):
                 Path(env_file).unlink()
-    return Interrupted.exit_code  # 130: it serves until interrupted, and SPEC §4 gives that exit code
+    return Interrupted.exit_code  # 130: it serves until interrupted, and contract §4 gives that exit code

@@ -1,4 +1,4 @@
-"""`reconciler shards PATH... --count N`: which shard of N each organization is in (SPEC §4, §7.1)."""
+"""`reconciler shards PATH... --count N`: which shard of N each organization is in (contract §4, §7.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`reconciler unlock PATH... ORG`: remove an org's lock (SPEC §5.1) that a run left behind."""
+"""`reconciler unlock PATH... ORG`: remove an org's lock (contract §5.1) that a run left behind."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ class Capabilities:
     default_base_url: str | None
     events: frozenset[str] | None  # the catalog; None: the API has no events field (all events)
     empty_events_means_all: bool  # the API takes `[]` (and an omitted list) as "all events"
-    label_field: str | None  # a name-like field that identifies a webhook (SPEC §3 rule 2)
+    label_field: str | None  # a name-like field that identifies a webhook (contract §3 rule 2)
     has_description: bool  # a free-text field the manifest's `description` maps to
     pausable: bool  # has an active/enabled flag; otherwise `active: false` is refused
     client_secret: Literal["never", "optional", "required"]

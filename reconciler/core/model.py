@@ -72,7 +72,7 @@ class DesiredWebhook:
     rotate_after_days: int | None = None
     # Fields whose value came from ${env:...}: compared and applied as is, never shown.
     masked: frozenset[str] = frozenset()
-    # The webhook set it comes from (SPEC §2.1), for plans to say so; None for the org's own webhook.
+    # The webhook set it comes from (contract §2.1), for plans to say so; None for the org's own webhook.
     webhook_set: str | None = field(default=None, compare=False)
     location: Location | None = field(default=None, compare=False)
 

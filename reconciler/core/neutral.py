@@ -1,7 +1,7 @@
 """Text a provider controls (ids, labels, URLs, descriptions, vendor messages) made harmless for its sink.
 
 Anyone who can edit a webhook in a vendor's console writes these strings, and the tool prints them to a
-terminal, a CI log and a pull-request comment. Two sinks, two rules (SPEC §6):
+terminal, a CI log and a pull-request comment. Two sinks, two rules (contract §6):
 
 - text (terminal, log, stderr): every character that is not printable is shown as an escape (`\\n`,
   `\\x1b`, `\\u202e`): C0 and C1 controls and DEL (escape sequences that retitle or clear a terminal, a line

@@ -76,7 +76,7 @@ class Change:
     renamed_from: str | None = None  # the earlier name the webhook and its store records are under
     new_destination: bool = False  # events go to a host this org did not send to before
     protected: bool = False  # deletes a webhook whose record says `protect: true` (apply refuses it)
-    webhook_set: str | None = None  # the set the declared webhook comes from (SPEC §2.1)
+    webhook_set: str | None = None  # the set the declared webhook comes from (contract §2.1)
 
     @property
     def action(self) -> Action:

@@ -140,7 +140,7 @@ def match(
     index: Mapping[str, IndexEntry],
     caps: Capabilities,
 ) -> list[Match]:
-    """SPEC §3: stored id, then label, then URL. Raises AmbiguousMatch when one webhook has two candidates.
+    """contract §3: stored id, then label, then URL. Raises AmbiguousMatch when one webhook has two candidates.
 
     A webhook's candidates at each step are gathered under its name and all its `previously` names: a
     live webhook under the new name and another under an old one are two candidates, never a silent pick.

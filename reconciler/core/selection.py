@@ -12,7 +12,7 @@ from reconciler.core.model import Manifest, Organization
 def select_orgs(
     manifest: Manifest, patterns: Sequence[str] | None, exclude: Sequence[str] | None = None
 ) -> list[Organization]:
-    """The orgs to work on (SPEC §2.1): all, or those matching a --org pattern (shell-style, as fnmatch,
+    """The orgs to work on (contract §2.1): all, or those matching a --org pattern (shell-style, as fnmatch,
     case-sensitive like the names), minus those matching an --exclude-org pattern. A pattern that matches no
     organization is an error, so a typo never quietly selects nothing (or excludes nothing)."""
     names = [o.name for o in manifest.organizations]

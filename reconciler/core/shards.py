@@ -1,4 +1,4 @@
-"""SPEC §7.1: which shard of N an organization belongs to.
+"""contract §7.1: which shard of N an organization belongs to.
 
 An org's shard depends only on its rate-limit group (its provider and the token reference it uses, as written:
 `${env:NAME}`, never the value) and N. So adding or removing an org never moves another, orgs that share an

@@ -1,4 +1,4 @@
-"""The conformance kit for provider plugins (SPEC §8; README "Writing a provider"): run it against an adapter
+"""The conformance kit for provider plugins (contract §8; README "Writing a provider"): run it against an adapter
 and its emulator. Two checks, each returning the problems found, one line each (empty: it conforms):
 
 - `differences(capabilities, facts)`: the plugin's declared capabilities against its emulator's own copy of

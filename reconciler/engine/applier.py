@@ -66,7 +66,7 @@ def apply_plan(session: Session, plan: Plan, states: dict[str, OrgState]) -> App
     work = [(o.changes, OrgApplier(session, states[o.org])) for o in plan.orgs if o.changes and o.org in states]
     interrupted = False
     # `parallelism` orgs at work at once; more threads than that, so that while an org waits for its own rate
-    # limit (its slot given back, reconciler/runtime/slots.py) another org takes the slot (SPEC §7.1).
+    # limit (its slot given back, reconciler/runtime/slots.py) another org takes the slot (contract §7.1).
     at_work = threading.BoundedSemaphore(max(1, session.parallelism))
 
     def run(pair: tuple[tuple[Change, ...], OrgApplier]) -> None:

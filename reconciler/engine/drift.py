@@ -50,7 +50,7 @@ def drift_org(session: Session, org: Organization) -> OrgDrift:
 
 def webhook_drift(session: Session, state: OrgState, name: str, via: str, live: LiveWebhook) -> WebhookDrift:
     record = session.store(state.org).read(state.org.name, via)
-    # No record is a missing secret (SPEC §4, exit 2) whatever the reason: deleted from the store, or never
+    # No record is a missing secret (contract §4, exit 2) whatever the reason: deleted from the store, or never
     # stored because the webhook was adopted by label or URL (made in a console, or brought in by `import`).
     # Either way nobody can verify its deliveries with a stored secret until `rotate` stores one.
     secret: SecretStatus = "missing" if record is None else "stored" if record.webhook_id == live.id else "stale"

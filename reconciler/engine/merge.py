@@ -1,4 +1,4 @@
-"""SPEC §7.1: the JSON drift reports of the shards of one run, joined into the report the unsharded run gives.
+"""contract §7.1: the JSON drift reports of the shards of one run, joined into the report the unsharded run gives.
 
 A shard's report names every org of the run in order (`shard.organizations`), so the join can put the orgs
 back in that order and refuse an incomplete set: a missing shard must never read as "in sync"."""

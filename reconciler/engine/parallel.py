@@ -13,7 +13,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 # After Ctrl-C or SIGTERM, the seconds running work gets to end its current step (a change whose answer is
-# slow to come) before the run ends without it: SPEC §7 gives the whole run 5 seconds. A change normally
+# slow to come) before the run ends without it: contract §7 gives the whole run 5 seconds. A change normally
 # takes well under a second; the margin is for a busy machine, where a store write alone can take seconds.
 INTERRUPT_GRACE = 4.0
 

@@ -32,7 +32,7 @@ class Session:
     _checked: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     interrupted: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start nothing new
-    lock_timeout: float = DEFAULT_TIMEOUT  # how long to wait for an org another run has locked (SPEC §5.1)
+    lock_timeout: float = DEFAULT_TIMEOUT  # how long to wait for an org another run has locked (contract §5.1)
     me: Holder = field(default_factory=Holder.this_run)  # this run, as its locks name it
     _locks: dict[str, OrgLock] = field(default_factory=dict)  # the orgs this run holds
     _renewer: Renewer = field(default_factory=lambda: Renewer())
@@ -57,7 +57,7 @@ class Session:
             return self._stores[org.secret_store]
 
     def lock_orgs(self, orgs: Sequence[Organization]) -> dict[str, str]:
-        """SPEC §5.1: take each org's lock before its first write, held until `close`. Returns the orgs left
+        """contract §5.1: take each org's lock before its first write, held until `close`. Returns the orgs left
         locked by another run (or whose lock could not be taken), with why.
 
         First every lock is tried at once, without waiting. If one is busy, all are let go and taken again
@@ -110,7 +110,7 @@ class Session:
         parallel_map(lambda lock: lock.release(), held, 2 * self.parallelism)
 
     def preflight(self, org: Organization) -> None:
-        """SPEC §5: prove the store keeps secrets before the first create that needs it."""
+        """contract §5: prove the store keeps secrets before the first create that needs it."""
         store = self.store(org)
         with self._lock:
             if store.name in self._checked:
@@ -140,7 +140,7 @@ class IndexLoad:
 
 
 def load_index(store: SecretStore, org: Organization) -> IndexLoad:
-    """The org's index record; when it is missing or unreadable, rebuilt from the per-webhook records (SPEC §5):
+    """The org's index record; when it is missing or unreadable, rebuilt from the per-webhook records (contract §5):
     every record the store can list, else those of the declared webhooks and their earlier names. Only a full
     list can show that a webhook no longer declared was protected (`complete`); where the store cannot list
     (keyrings other than the Secret Service), an org with records but no index is not `complete`."""

@@ -106,7 +106,7 @@ def _policy_file(path: str, env: Mapping[str, str]) -> tuple[Policy | None, Poli
 
 
 def render_manifests(paths: Sequence[str], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The expanded manifest of `paths` (SPEC §2.1, `reconciler render`) as one plain document.
+    """The expanded manifest of `paths` (contract §2.1, `reconciler render`) as one plain document.
 
     Validated like `validate --offline` first (every problem raised at once), so no environment is needed:
     `${env:}` references are written out as they are, never their values."""

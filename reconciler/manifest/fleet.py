@@ -1,4 +1,4 @@
-"""Fleets (SPEC §2.1): `defaults`, `webhook_sets`, an organization's `use` and `vars`, and `${var:NAME}`.
+"""Fleets (contract §2.1): `defaults`, `webhook_sets`, an organization's `use` and `vars`, and `${var:NAME}`.
 
 Expanded on the parsed documents before `${env:}` interpolation, so everything after it (interpolation and
 masking, the schema, the provider rules, the planner) treats a set's member exactly like a webhook the

@@ -87,7 +87,7 @@ def _substitute(
                 message = f"environment variable '{name}' is not set; the checks that need its value are skipped"
                 warnings.append(doc.problem(path, message, where=path))
             return ""
-        # SPEC §5: a value that came from the environment may be a credential; never print it anywhere.
+        # contract §5: a value that came from the environment may be a credential; never print it anywhere.
         if scrubbed(path, text, name):
             redact.register(environ[name])
         return environ[name]

@@ -1,4 +1,4 @@
-"""The `policy`: where webhook events may be sent and where an org's API token may go (SPEC §2)."""
+"""The `policy`: where webhook events may be sent and where an org's API token may go (contract §2)."""
 
 from __future__ import annotations
 

@@ -67,7 +67,7 @@ def _location(doc: Document, path: Path) -> Location:
 
 
 def _secret(doc: Document, path: Path, problems: list[Problem]) -> Secret | None:
-    """The token at `path`, which must have come from exactly one ${env:NAME} (SPEC §2); empty is a problem."""
+    """The token at `path`, which must have come from exactly one ${env:NAME} (contract §2); empty is a problem."""
     value: str = doc.value_at(path)
     if path not in doc.whole_refs:
         problems.append(doc.problem(path, "'token' must be a reference such as ${env:NAME}, never a literal secret"))
@@ -224,7 +224,7 @@ class _Builder:
         )
 
     def _installed_provider(self, doc: Document, path: Path, provider: object) -> Capabilities | None:
-        """SPEC §8: `provider:` accepts whatever is installed; an unknown one lists the installed ones."""
+        """contract §8: `provider:` accepts whatever is installed; an unknown one lists the installed ones."""
         if not isinstance(provider, str):
             return None
         caps = CAPABILITIES.get(provider)
@@ -327,7 +327,7 @@ class _Builder:
         return tuple(result)
 
     def _manifest_only_fields(self, doc: Document, path: Path, hooks: YSeq, caps: Capabilities) -> None:
-        """SPEC §2: a field the provider cannot store never passes silently. One warning per org, at the first
+        """contract §2: a field the provider cannot store never passes silently. One warning per org, at the first
         webhook that sets it, naming them all: the manifest stays valid (the field documents the webhook)."""
         if caps.has_description:
             return
@@ -446,7 +446,7 @@ def _unknown_event(caps: Capabilities, event: str, *, shown: bool) -> str:
 
 
 def _not_installed(kind: str, value: str, installed: list[str], doc: Document, path: Path) -> str:
-    """SPEC §8: an unknown provider or store type lists the installed ones. A value from the environment is
+    """contract §8: an unknown provider or store type lists the installed ones. A value from the environment is
     not shown, nor what it nearly is."""
     import difflib
 

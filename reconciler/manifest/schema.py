@@ -16,7 +16,7 @@ from reconciler.manifest.yamlload import Document, Path
 if TYPE_CHECKING:
     from jsonschema import ValidationError  # type: ignore[import-untyped]
 
-# reconciler/schemas links to the top-level schemas/ (SPEC layout) and is shipped as package data.
+# reconciler/schemas links to the top-level schemas/ (contract §1) and is shipped as package data.
 MANIFEST_SCHEMA_PATH = FilePath(__file__).parents[1] / "schemas" / "manifest.schema.json"
 
 _TYPE_NAMES = {
@@ -43,7 +43,7 @@ _INTERPOLATED = {"$ref": "#/$defs/interpolated"}
 
 @functools.cache
 def _inlined() -> dict[str, Any]:
-    """The schema the tool checks a document against, once `${env:}` references are replaced (SPEC §2: in
+    """The schema the tool checks a document against, once `${env:}` references are replaced (contract §2: in
     any string value). The published schema, for files as written, lets a field hold a reference instead
     of its value (`anyOf: [rule, interpolated]`); here the value itself must follow the rule. A token is
     any text here: that it came from a reference is checked by the rules (manifest/rules.py)."""

@@ -56,7 +56,7 @@ class Provider(Protocol):
 
 @dataclass(frozen=True)
 class ProviderPlugin:
-    """A provider plugin (SPEC §8): what its API can do (validation and planning read only this) and its
+    """A provider plugin (contract §8): what its API can do (validation and planning read only this) and its
     adapter, named as `module:Class` and imported only when an org of that provider talks to its API (validate
     stays fast). The class takes a `reconciler.providers.http.ApiClient` and implements `Provider`."""
 

@@ -21,7 +21,7 @@ import httpx
 
 from reconciler.runtime import interrupt
 
-MAX_BODY_BYTES = 16 * 1024 * 1024  # an answer larger than this is refused (SPEC §7)
+MAX_BODY_BYTES = 16 * 1024 * 1024  # an answer larger than this is refused (contract §7)
 REQUEST_DEADLINE = 60.0  # seconds from sending a request to the last byte of its answer
 _SLICE = 0.2  # seconds a blocked read waits before it looks at the deadline and for an interrupt again
 

@@ -62,7 +62,7 @@ class RateLimiter:
     send up to twice the limit in the first minute and meet 429s with long waits. The window carries a
     margin, because the server sees each request a little later than it left, and not always equally late.
 
-    SPEC §7.1: the documented limit is only the default. Once the API announces its budget
+    contract §7.1: the documented limit is only the default. Once the API announces its budget
     (`X-RateLimit-Limit`, `-Remaining`, `-Reset`: see `announce`), its figures rule, higher or lower: until the
     announced reset, up to `Remaining` more requests go at once and the next waits for the reset; an announced
     `Limit` replaces the documented one in the window. `per_minute=None`: no documented limit, only announced
@@ -269,7 +269,7 @@ class ApiClient:
             method, self._base_url + path, json=json, params=params, headers=headers, timeout=self._timeout
         )
         started = time.monotonic()
-        # A read ends at once on Ctrl-C; a write runs on, so the change in progress can finish (SPEC §7).
+        # A read ends at once on Ctrl-C; a write runs on, so the change in progress can finish (contract §7).
         try:
             with bounds.limited(self._deadline, interruptible=method == "GET"):
                 streamed = self._http.send(request, stream=True)

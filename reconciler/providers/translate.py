@@ -149,7 +149,7 @@ class Adapter(abc.ABC):
 
 
 def segment(value: str) -> str:
-    """An API value (an id) as one path segment, percent-encoded (SPEC §6): `../x` stays one segment, `x?y#z`
+    """An API value (an id) as one path segment, percent-encoded (contract §6): `../x` stays one segment, `x?y#z`
     carries no query, `%76` is no escape. "", "." and ".." name no single resource, and servers resolve dot
     segments even percent-encoded (WHATWG reads `%2e` as a dot), so they are refused, never sent."""
     if value in ("", ".", ".."):

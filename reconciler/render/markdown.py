@@ -24,7 +24,7 @@ COMMENT_KEY = re.compile(r"^(?=.{1,64}$)[A-Za-z0-9]+(?:[._/-][A-Za-z0-9]+)*$")
 
 
 def marker(kind: str, key: str) -> str:
-    """SPEC §6: the hidden first line by which a poster finds and updates its own earlier comment."""
+    """contract §6: the hidden first line by which a poster finds and updates its own earlier comment."""
     if not COMMENT_KEY.match(key):
         raise ValueError(f"comment key {key!r} is not of the form {COMMENT_KEY.pattern}")
     return f"<!-- webhook-reconciler:{kind}:{key} -->"
@@ -99,7 +99,7 @@ _DONE = {"create": "created", "delete": "deleted", "replace": "replaced"}
 
 
 def fleet_changes(plan: Plan) -> list[str]:
-    """A change to a webhook set reads as one change (SPEC §2.1): the same change (action and fields) of one
+    """A change to a webhook set reads as one change (contract §2.1): the same change (action and fields) of one
     set member in several orgs is one line, its orgs folded below it. The per-org diffs follow as usual."""
     groups: dict[tuple[str, str, str, tuple[str, ...]], list[str]] = {}
     for change in plan.changes:

@@ -1,4 +1,4 @@
-"""`--metrics-file FILE` (SPEC §7.1): the run's results in the Prometheus text exposition format, for
+"""`--metrics-file FILE` (contract §7.1): the run's results in the Prometheus text exposition format, for
 node_exporter's textfile collector or a Pushgateway.
 
 The command records what it found (`observe_*`); `cli.main` writes the file once the exit code is known, also

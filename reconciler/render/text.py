@@ -31,7 +31,7 @@ def render_plan(plan: Plan, *, colour: bool = False) -> str:
 
 
 def summary_line(counts: dict[str, int]) -> str:
-    """SPEC §6's line, always in that shape (scripts match it); the changes above mark a replace with `±`."""
+    """contract §6's line, always in that shape (scripts match it); the changes above mark a replace with `±`."""
     creates, updates, deletes = webhook_counts(counts)
     return f"Plan: {creates} to create, {updates} to update, {deletes} to delete."
 

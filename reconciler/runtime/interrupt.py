@@ -1,7 +1,7 @@
 """The run's interruption (Ctrl-C or SIGTERM), visible to every thread.
 
 The signal reaches only the main thread; the worker threads that wait on an API learn of it here, so that a
-read ends at once instead of when its server finishes answering (SPEC §7: the run ends within 5 seconds).
+read ends at once instead of when its server finishes answering (contract §7: the run ends within 5 seconds).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One writer per organization (SPEC §5.1): who holds an org's lock, waiting for it, taking over stale ones.
+"""One writer per organization (contract §5.1): who holds an org's lock, waiting for it, taking over stale ones.
 
 A store provides the lock itself (`SecretStore.org_lock`): a check-and-set record in Vault, an OS file lock
 beside a keyring. This module holds what both share: the holder's description, the stale rules, the wait.

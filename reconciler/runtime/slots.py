@@ -1,4 +1,4 @@
-"""`--parallelism` slots that a thread gives back while it only waits (SPEC §7.1).
+"""`--parallelism` slots that a thread gives back while it only waits (contract §7.1).
 
 An org that waits for its own rate limit has nothing to send: holding its slot meanwhile would leave another
 org, with budget to spare, idle. A worker takes a slot with `holding`; a wait inside it (the rate limiter's,

@@ -1,4 +1,4 @@
-"""Local emulators of the five provider APIs (PROVIDERS.md), on one loopback HTTP server.
+"""Local emulators of the five provider APIs (docs/providers.md), on one loopback HTTP server.
 
 with Sandbox().start() as sb:
     sb.base_url("immuta")          # http://127.0.0.1:PORT/immuta/marketplace

@@ -1,4 +1,4 @@
-"""Encrata emulator (PROVIDERS.md §5): ids only in the query string or JSON body, never in the path.
+"""Encrata emulator (docs/providers.md §5): ids only in the query string or JSON body, never in the path.
 
 Variant `sdk` is what the vendor's SDKs expect: wrapped lists, 204 on delete, PUT as a full replace.
 """
@@ -86,7 +86,7 @@ def update_hook(ctx: Context, req: Request) -> Response:
     url = body.need_url("url", https_only=FACTS.https_only)
     _refuse_duplicate_url(ctx, url, own_id=hook["id"])
     # The vendor SDKs' backend replaces the whole webhook: what a PUT omits is reset (events to none, so a
-    # partial update silently unsubscribes: why PROVIDERS.md says to always send the full object).
+    # partial update silently unsubscribes: why docs/providers.md says to always send the full object).
     full_replace = ctx.variant == SDK
     events = body.events("events", EVENTS, min_items=FACTS.min_events)
     changes: dict[str, Any] = {

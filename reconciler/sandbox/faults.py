@@ -7,7 +7,7 @@ import random
 from collections import deque
 from dataclasses import dataclass, fields
 
-ENCRATA_LIMIT = 30  # requests/minute per API key (PROVIDERS.md §5)
+ENCRATA_LIMIT = 30  # requests/minute per API key (docs/providers.md §5)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Immuta Request-app emulator (PROVIDERS.md §4): client-supplied `signingKey`, create answers 200.
+"""Immuta Request-app emulator (docs/providers.md §4): client-supplied `signingKey`, create answers 200.
 
 No events, no active flag, no get-by-id; the test call tests every configured webhook at once.
 """

@@ -1,4 +1,4 @@
-"""InfraAudit emulator (PROVIDERS.md §2): `wh_` ids, 422 on validation, rate-limit headers everywhere.
+"""InfraAudit emulator (docs/providers.md §2): `wh_` ids, 422 on validation, rate-limit headers everywhere.
 
 Variant `vendor` is the vendor's own server: `is_enabled`, wrapped list, 200 on delete, uuid ids.
 """
@@ -12,7 +12,7 @@ from reconciler.sandbox.fields import Fields
 from reconciler.sandbox.state import Context, new_token, new_uuid, utc_now
 from reconciler.sandbox.wire import ApiError, ApiFacts, ProviderSpec, RateLimitStyle, Request, Response, Route
 
-# The vendor's "Webhook events" list (PROVIDERS.md §2); `ping` is what the test call sends.
+# The vendor's "Webhook events" list (docs/providers.md §2); `ping` is what the test call sends.
 EVENTS = frozenset(
     {
         "drift.detected",

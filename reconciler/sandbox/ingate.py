@@ -1,4 +1,4 @@
-"""Ingate emulator (PROVIDERS.md §1): uuid ids and uuid-looking secrets; `[]` events = all events."""
+"""Ingate emulator (docs/providers.md §1): uuid ids and uuid-looking secrets; `[]` events = all events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Keeptrusts emulator (PROVIDERS.md §3): `wh_` ids, optional client secret, rotate-secret in place."""
+"""Keeptrusts emulator (docs/providers.md §3): `wh_` ids, optional client secret, rotate-secret in place."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The contract of a secret store (SPEC §5)."""
+"""The contract of a secret store (contract §5)."""
 
 from __future__ import annotations
 
@@ -41,13 +41,13 @@ class SecretStore(Protocol):
         ...
 
     def org_lock(self, org: str, me: Holder) -> OrgLock:
-        """The org's lock (SPEC §5.1) as run `me` would take it; no I/O until it is tried."""
+        """The org's lock (contract §5.1) as run `me` would take it; no I/O until it is tried."""
         ...
 
 
 @dataclass(frozen=True)
 class StorePlugin:
-    """A secret store plugin (SPEC §8): `factory` (`module:callable`) takes the store's StoreConfig and returns
+    """A secret store plugin (contract §8): `factory` (`module:callable`) takes the store's StoreConfig and returns
     a `SecretStore`; imported only when a store of this type is opened."""
 
     type: str

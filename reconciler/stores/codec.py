@@ -1,4 +1,4 @@
-"""The record and index layouts of SPEC §5, shared by the keyring and Vault stores.
+"""The record and index layouts of contract §5, shared by the keyring and Vault stores.
 
 Plain dicts in, model values out; no I/O. A malformed record raises ValueError, a malformed index gives None.
 """
@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from reconciler.core.model import IndexEntry, SecretRecord
 from reconciler.core.secret import Secret
 
-INDEX_NAME = "_index"  # names starting with `_` are reserved for the tool's records (SPEC §2)
+INDEX_NAME = "_index"  # names starting with `_` are reserved for the tool's records (contract §2)
 _REQUIRED = ("webhook_id", "provider", "url", "created_at")
 
 

@@ -1,4 +1,4 @@
-"""An org's lock for the keyring store (SPEC §5.1): an OS file lock, since a keyring has no compare-and-set.
+"""An org's lock for the keyring store (contract §5.1): an OS file lock, since a keyring has no compare-and-set.
 
 One file per store service and org under `$XDG_RUNTIME_DIR/webhook-reconciler/locks` (else the state
 directory). `flock` belongs to the open file, so the OS releases it when the holder's process ends, however
@@ -31,7 +31,7 @@ class FileLock:
     renews = False
 
     def __init__(self, service: str, org: str, me: Holder) -> None:
-        # quote(): a service name may hold `/`; org names cannot (SPEC §2's pattern).
+        # quote(): a service name may hold `/`; org names cannot (contract §2's pattern).
         self.path = lock_dir() / quote(service, safe="") / f"{org}.lock"
         self.me = me
         self._fd: int | None = None

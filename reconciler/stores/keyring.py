@@ -1,4 +1,4 @@
-"""The OS keyring store (SPEC §5): the secret under `<org>/<webhook>`, its metadata as JSON under `#meta`."""
+"""The OS keyring store (contract §5): the secret under `<org>/<webhook>`, its metadata as JSON under `#meta`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The HashiCorp Vault / OpenBao KV v2 store (SPEC §5): one record per webhook, check-and-set writes."""
+"""The HashiCorp Vault / OpenBao KV v2 store (contract §5): one record per webhook, check-and-set writes."""
 
 from __future__ import annotations
 
@@ -247,7 +247,7 @@ class VaultStore:
 
 
 class VaultLock:
-    """An org's lock (SPEC §5.1): the record `<path>/<org>/_lock`, created with check-and-set so that only one
+    """An org's lock (contract §5.1): the record `<path>/<org>/_lock`, created with check-and-set so that only one
     run can create it, naming its holder and an expiry the holder renews (a killed run's lock lapses)."""
 
     renews = True

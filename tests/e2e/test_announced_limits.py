@@ -1,4 +1,4 @@
-"""SPEC §7.1 against the sandbox: a rate limit the API announces (higher than the documented one) is used."""
+"""contract §7.1 against the sandbox: a rate limit the API announces (higher than the documented one) is used."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPEC §6: a markdown report's first line is `<!-- webhook-reconciler:<kind>:<key> -->`, key from
+"""contract §6: a markdown report's first line is `<!-- webhook-reconciler:<kind>:<key> -->`, key from
 --comment-key (default `default`), so a poster finds and updates its own comment; a key that could break
 out of the HTML comment is refused before anything is read."""
 
@@ -37,7 +37,7 @@ def test_marker_with_a_comment_key(world: World, kind: str) -> None:
 def test_a_key_that_could_break_the_comment_is_refused(
     world: World, key: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with pytest.raises(SystemExit) as exit_:  # a usage error, as argparse reports it: exit 1 (SPEC §4)
+    with pytest.raises(SystemExit) as exit_:  # a usage error, as argparse reports it: exit 1 (contract §4)
         main(["plan", str(manifest(world)), "--format", "markdown", f"--comment-key={key}"])
     assert exit_.value.code == 1
     out, err = capsys.readouterr()

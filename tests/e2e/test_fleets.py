@@ -1,4 +1,4 @@
-"""Fleets against the sandbox (SPEC §2.1): sets used by dozens of orgs on all five providers."""
+"""Fleets against the sandbox (contract §2.1): sets used by dozens of orgs on all five providers."""
 
 from __future__ import annotations
 

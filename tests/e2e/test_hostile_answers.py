@@ -21,7 +21,7 @@ from tests.e2e.world import TOKEN_ENV, World
 from tests.fixtures.hostile_server import HostileServer, answer, endless, trickle
 
 HANG_LIMIT = 30.0  # seconds before a child counts as hung: a safety net, never the bound under test
-BOUND = 5.0  # SPEC §7: SIGTERM or Ctrl-C ends any run within 5 seconds
+BOUND = 5.0  # contract §7: SIGTERM or Ctrl-C ends any run within 5 seconds
 
 
 def manifest(world: World, server: HostileServer, orgs: int = 1) -> Path:

@@ -1,4 +1,4 @@
-"""Provider text is hostile (SPEC §6): whoever can edit a webhook in a vendor console writes its label, URL
+"""Provider text is hostile (contract §6): whoever can edit a webhook in a vendor console writes its label, URL
 and description, and a vendor (or whoever sits between) writes ids and error messages. Each test here plants
 such text in the live sandbox (or serves it from a small hostile server) and runs the real CLI: nothing of it
 may act on a terminal (escape sequences, a forged `Plan: …` line) or become markup in a comment."""

@@ -32,7 +32,7 @@ def hook(provider: str, name: str = "alerts", path: str = "a", events: list[str]
     [*((p, "reference") for p in PROVIDERS), ("infraaudit", "vendor"), ("encrata", "sdk")],
 )
 def test_full_lifecycle(world: World, provider: str, variant: str) -> None:
-    """Reference shapes, and the vendors' own variants PROVIDERS.md lists (the adapters tolerate both)."""
+    """Reference shapes, and the vendors' own variants docs/providers.md lists (the adapters tolerate both)."""
     world.sandbox.set_variant(provider, variant)
     org = f"acme-{provider}"
     path = world.write([world.org(org, provider, [hook(provider)], prune=True)])

@@ -1,4 +1,4 @@
-"""One writer per organization (SPEC §5.1): real `reconciler apply` processes racing over the sandbox with
+"""One writer per organization (contract §5.1): real `reconciler apply` processes racing over the sandbox with
 latency, on the real keyring and a real OpenBao; locks held by another run, killed runs, `unlock`."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Masked values (SPEC §5): env-sourced values and URL passwords never appear in any output or saved plan,
+"""Masked values (contract §5): env-sourced values and URL passwords never appear in any output or saved plan,
 a change to them shows as a masked change, and comparing and applying still use the real values."""
 
 from __future__ import annotations

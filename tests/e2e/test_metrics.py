@@ -1,4 +1,4 @@
-"""SPEC §7.1 `--metrics-file FILE` on plan, apply and drift, read back with prometheus-client's own parser:
+"""contract §7.1 `--metrics-file FILE` on plan, apply and drift, read back with prometheus-client's own parser:
 a drifted, a clean and a failed run; no env-sourced value in a label."""
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def hook(name: str, path: str = "") -> dict[str, Any]:
 
 
 def read(path: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of the file, by name and labels; the families must be those of SPEC §7.1, all gauges."""
+    """Every sample of the file, by name and labels; the families must be those of contract §7.1, all gauges."""
     families = list(text_string_to_metric_families(path.read_text()))
     assert {f.name for f in families} == FAMILIES
     assert {f.type for f in families} == {"gauge"}

@@ -1,4 +1,4 @@
-"""SPEC §5: when an org's index record is missing or unreadable, the per-webhook records answer instead, and
+"""contract §5: when an org's index record is missing or unreadable, the per-webhook records answer instead, and
 apply rewrites it. A protected webhook stays protected even when the index that named it is gone."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SPEC §8: the example provider plugin (examples/plugins/hookrelay), installed with pip beside the tool, runs its
+"""contract §8: the example provider plugin (examples/plugins/hookrelay), installed with pip beside the tool, runs its
 whole lifecycle against the sandbox, which serves its emulator; without it, the error lists what is installed."""
 
 from __future__ import annotations

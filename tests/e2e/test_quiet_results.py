@@ -1,5 +1,5 @@
 """Issue 19: `--quiet` keeps each command's one-line result, and that line never hides a failure, drift or a
-delete that apply will refuse (SPEC §4)."""
+delete that apply will refuse (contract §4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Renames without replacement (SPEC §2 `previously`): same live webhook, same secret, under the new name.
+"""Renames without replacement (contract §2 `previously`): same live webhook, same secret, under the new name.
 
 Every provider, on both stores: the plan shows a rename (never a delete and a create, even with prune), apply
 keeps the webhook id and the secret, relabels it where the provider has a label, moves the store records
@@ -19,7 +19,7 @@ from tests.e2e.test_lifecycle import PROVIDERS, hook
 from tests.e2e.world import VaultView, World
 
 ORG = "acme"
-LABELLED = {"infraaudit", "keeptrusts"}  # providers with a label field (SPEC §3 rule 2)
+LABELLED = {"infraaudit", "keeptrusts"}  # providers with a label field (contract §3 rule 2)
 
 
 def renamed(provider: str) -> dict[str, object]:

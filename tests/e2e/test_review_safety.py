@@ -13,7 +13,7 @@ from reconciler.render.markdown import LIMIT
 from tests.e2e.test_lifecycle import hook
 from tests.e2e.world import World
 
-# -- destination policy (SPEC §2) ---------------------------------------------------------------------
+# -- destination policy (contract §2) ---------------------------------------------------------------------
 
 
 def location(path: Path, text: str) -> str:

@@ -118,7 +118,7 @@ def test_immuta_rotation_that_the_api_refuses_keeps_the_old_secret(
 def test_rotate_re_creates_where_the_api_cannot_rotate_in_place(
     world: World, provider: str, flags: list[str]
 ) -> None:
-    """SPEC §4: `rotate ORG/WEBHOOK` gives a new signing secret, stored, on every provider; where the API
+    """contract §4: `rotate ORG/WEBHOOK` gives a new signing secret, stored, on every provider; where the API
     cannot change a secret (or with --recreate) that is a new webhook, made before the old one goes."""
     path, live = applied(world, provider)
     before = world.stored(ORG, "alerts")

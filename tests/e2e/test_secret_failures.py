@@ -164,7 +164,7 @@ def test_openbao_stopped_after_create(
     path = world.write([vault_org(world)], secret_stores=throwaway_vault.stores())
     result = world.run("apply", path, "--auto-approve")
     assert result.code == 1
-    # The address came from ${env:VAULT_ADDR}: masked like every env-sourced value (SPEC §5).
+    # The address came from ${env:VAULT_ADDR}: masked like every env-sourced value (contract §5).
     assert "cannot connect to ********" in result.text
     assert throwaway_vault.server.address not in result.text
     assert_deleted_again(world, result)
@@ -274,7 +274,7 @@ def test_drift_reports_an_adopted_webhook_as_missing_its_secret(world: World) ->
     assert made.status_code == 201
     path = world.write([world.org(ORG, "infraaudit", [hook("infraaudit")])])
     code, secrets = drift_secrets(world, path)
-    assert (code, secrets) == (2, {"alerts": "missing"})  # SPEC §4: a secret is missing
+    assert (code, secrets) == (2, {"alerts": "missing"})  # contract §4: a secret is missing
     assert f"secret missing (`reconciler rotate PATH... {ORG}/alerts` stores a new one)" in world.run("drift", path).out
     assert world.run("rotate", path, f"{ORG}/alerts").code == 0
     assert drift_secrets(world, path) == (0, {"alerts": "stored"})

@@ -1,4 +1,4 @@
-"""SPEC §7.1 end to end against the sandbox: `--shard K/N` on plan, apply and drift, `reconciler shards`, and
+"""contract §7.1 end to end against the sandbox: `--shard K/N` on plan, apply and drift, `reconciler shards`, and
 `merge-reports` giving back exactly the unsharded drift report (json, text, markdown) and its exit code."""
 
 from __future__ import annotations

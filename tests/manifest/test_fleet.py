@@ -1,4 +1,4 @@
-"""Fleets (SPEC §2.1): defaults, webhook sets, use, vars and ${var:NAME}, with every problem located."""
+"""Fleets (contract §2.1): defaults, webhook sets, use, vars and ${var:NAME}, with every problem located."""
 
 from __future__ import annotations
 

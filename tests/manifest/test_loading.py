@@ -287,7 +287,7 @@ def test_lean_resolver_tags_exactly_as_pyyaml() -> None:
 
 
 def test_env_references_work_in_any_string_value(tmp_path: Path) -> None:
-    """SPEC §2: in any string value. The published schema accepts the reference as written; the tool then
+    """contract §2: in any string value. The published schema accepts the reference as written; the tool then
     holds the value itself to the field's rule."""
     text = """
         version: 1

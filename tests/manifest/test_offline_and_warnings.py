@@ -1,5 +1,5 @@
 """Issue 19: `validate --offline` needs no environment, and a field a provider cannot store is a warning once
-per org (SPEC §2, §4). Run through the real CLI in a process with an empty environment, as a pre-commit hook
+per org (contract §2, §4). Run through the real CLI in a process with an empty environment, as a pre-commit hook
 on a laptop runs it."""
 
 from __future__ import annotations

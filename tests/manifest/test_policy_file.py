@@ -1,5 +1,5 @@
 """`--policy FILE`: a policy of its own file (from the default branch, say) that the manifests' policy can only
-narrow, and `policy.allowed_api_hosts`, which guards where an org's API token goes (SPEC §2)."""
+narrow, and `policy.allowed_api_hosts`, which guards where an org's API token goes (contract §2)."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ def test_every_object_is_closed_and_every_property_described() -> None:
 
 
 def test_schema_provider_list_is_the_capabilities_list() -> None:
-    # Plugins add providers (SPEC §8): the schema offers the built-in ones to editors, the rules check.
+    # Plugins add providers (contract §8): the schema offers the built-in ones to editors, the rules check.
     assert tuple(SCHEMA["$defs"]["organization"]["properties"]["provider"]["examples"]) == PROVIDER_NAMES
 
 

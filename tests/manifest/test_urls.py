@@ -1,4 +1,4 @@
-"""URL hosts are judged as browsers and HTTP clients read them (SPEC §2), through one module: each case here
+"""URL hosts are judged as browsers and HTTP clients read them (contract §2), through one module: each case here
 is an attack that got past a check reading hosts with Python's urlsplit."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SPEC §7.1: the documented rate limit is the default; `X-RateLimit-Limit/Remaining/Reset`, when an API
+"""contract §7.1: the documented rate limit is the default; `X-RateLimit-Limit/Remaining/Reset`, when an API
 announces them, rule, higher or lower; and an org waiting for its own limit gives its --parallelism slot away."""
 
 from __future__ import annotations

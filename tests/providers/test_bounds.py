@@ -1,4 +1,4 @@
-"""Bounded reads (issue 15, SPEC §7): an answer that never ends, one trickled a byte at a time (headers
+"""Bounded reads (issue 15, contract §7): an answer that never ends, one trickled a byte at a time (headers
 too), one that claims to be huge or comes compressed against our ask. Each fails its request as a transport
 error within the deadline, holding at most the 16 MiB cap in memory; the real client (pools, bounded
 network streams) talks HTTP to a hostile server on loopback."""

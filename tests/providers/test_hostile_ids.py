@@ -1,4 +1,4 @@
-"""Ids are provider text: percent-encoded wherever they enter a request's path or query (SPEC §6), so no live
+"""Ids are provider text: percent-encoded wherever they enter a request's path or query (contract §6), so no live
 value can make a request reach another resource. Each case is an id a hostile or broken API could return,
 served by the sandbox (which decodes percent-encoded segments as real servers do)."""
 

@@ -1,4 +1,4 @@
-"""Each adapter against the vendor variants PROVIDERS.md lists, which the emulators may not serve."""
+"""Each adapter against the vendor variants docs/providers.md lists, which the emulators may not serve."""
 
 from __future__ import annotations
 

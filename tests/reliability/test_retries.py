@@ -131,7 +131,7 @@ def test_create_committed_then_failed_is_never_duplicated(world: World, provider
 
 
 class Unannounced(RateLimiter):
-    """As with an API that announces no budget (the sandbox's Encrata always does, SPEC §7.1 lets it rule)."""
+    """As with an API that announces no budget (the sandbox's Encrata always does, contract §7.1 lets it rule)."""
 
     def announce(self, headers: Mapping[str, str]) -> None:
         return None

@@ -51,7 +51,7 @@ def test_prints_five_base_urls_serves_until_interrupted_and_exits_130(sig: signa
         assert r.status_code == 401
     finally:
         proc.send_signal(sig)
-        assert proc.wait(timeout=5) == 130  # SPEC §4: interrupted
+        assert proc.wait(timeout=5) == 130  # contract §4: interrupted
 
 
 def test_fault_flags_reach_the_server() -> None:
@@ -62,7 +62,7 @@ def test_fault_flags_reach_the_server() -> None:
         assert r.status_code == 503
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=5) == 130  # SPEC §4: interrupted
+        assert proc.wait(timeout=5) == 130  # contract §4: interrupted
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_fault_flags_reach_the_server() -> None:
 def test_bad_flags_are_usage_errors_that_say_the_rule(flags: list[str], rule: str) -> None:
     proc = start(*flags)
     _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 1 and "usage" in err and rule in err  # bad input is 1 (SPEC §4)
+    assert proc.returncode == 1 and "usage" in err and rule in err  # bad input is 1 (contract §4)
 
 
 def test_a_busy_port_is_one_clear_error(sandbox: object) -> None:

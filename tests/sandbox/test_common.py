@@ -36,7 +36,7 @@ def test_missing_or_invalid_token_is_401(sandbox: Sandbox, anon: httpx.Client, p
     assert r.status_code == 401 and set(r.json()) == ERROR_KEYS[provider]
 
 
-ROLE_FOR_READS = {"ingate", "immuta"}  # PROVIDERS.md: admin role / APPLICATION_ADMIN for the whole API
+ROLE_FOR_READS = {"ingate", "immuta"}  # docs/providers.md: admin role / APPLICATION_ADMIN for the whole API
 
 
 @pytest.mark.parametrize("provider", list(SPECS))

@@ -1,4 +1,4 @@
-"""Encrata emulator against PROVIDERS.md §5, both the reference shape and the `sdk` variant."""
+"""Encrata emulator against docs/providers.md §5, both the reference shape and the `sdk` variant."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Immuta emulator against PROVIDERS.md §4."""
+"""Immuta emulator against docs/providers.md §4."""
 
 from __future__ import annotations
 

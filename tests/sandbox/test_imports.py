@@ -1,4 +1,4 @@
-"""The sandbox imports nothing of the product (SPEC §8): its emulators are a check only while they are written
+"""The sandbox imports nothing of the product (contract §8): its emulators are a check only while they are written
 apart from the code they check. Only its own modules, the standard library and third-party packages."""
 
 from __future__ import annotations

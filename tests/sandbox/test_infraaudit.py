@@ -1,4 +1,4 @@
-"""InfraAudit emulator against PROVIDERS.md §2, both the reference shape and the `vendor` variant."""
+"""InfraAudit emulator against docs/providers.md §2, both the reference shape and the `vendor` variant."""
 
 from __future__ import annotations
 

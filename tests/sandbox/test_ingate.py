@@ -1,4 +1,4 @@
-"""Ingate emulator against PROVIDERS.md §1."""
+"""Ingate emulator against docs/providers.md §1."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Keeptrusts emulator against PROVIDERS.md §3."""
+"""Keeptrusts emulator against docs/providers.md §3."""
 
 from __future__ import annotations
 

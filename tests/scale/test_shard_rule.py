@@ -1,4 +1,4 @@
-"""SPEC §7.1: the shard rule, as properties (hypothesis): the shards of one N partition the orgs, an org's shard
+"""contract §7.1: the shard rule, as properties (hypothesis): the shards of one N partition the orgs, an org's shard
 never depends on the other orgs, and orgs sharing a rate-limit group (provider and token reference) share one."""
 
 from __future__ import annotations

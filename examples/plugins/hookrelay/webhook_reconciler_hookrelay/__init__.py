@@ -1,4 +1,4 @@
-"""Hookrelay: an example provider plugin for webhook-reconciler (SPEC §8)."""
+"""Hookrelay: an example provider plugin for webhook-reconciler (contract §8)."""
 
 from __future__ import annotations
 
