@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from reconciler.core.model import IndexEntry, StoreConfig  # noqa: E402
 from reconciler.core.planner import plan_org  # noqa: E402
 from reconciler.core.secret import Secret  # noqa: E402
-from reconciler.engine.session import Session, plan_orgs  # noqa: E402
+from reconciler.engine.reading import plan_orgs  # noqa: E402
+from reconciler.engine.session import Session  # noqa: E402
 from reconciler.manifest import load_manifests  # noqa: E402
 from reconciler.sandbox import Faults, Sandbox  # noqa: E402
 from reconciler.stores.vault import VaultStore  # noqa: E402

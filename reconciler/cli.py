@@ -44,7 +44,7 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(1, f"{self.prog}: error: {message}\n")
+        self.exit(Exit.ERROR, f"{self.prog}: error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +136,7 @@ def entry() -> NoReturn:
     try:
         code = main()
     except SystemExit as exc:  # argparse: --help, --version, usage errors
-        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        code = exc.code if isinstance(exc.code, int) else Exit.OK if exc.code is None else Exit.ERROR
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a reader that went away (`| head`), a closed stream
             stream.flush()

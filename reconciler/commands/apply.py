@@ -16,7 +16,7 @@ from reconciler.core.exits import Exit
 from reconciler.core.plan import Plan, action_counts, webhook_counts
 from reconciler.engine import usecases
 from reconciler.engine.applier import ApplyReport
-from reconciler.engine.saved_plans import SavedPlan, read_saved, saved_orgs
+from reconciler.engine.saved_plans import SavedPlan, read_saved
 from reconciler.render import metrics
 from reconciler.render import text as render_text
 
@@ -46,14 +46,14 @@ def run(args: argparse.Namespace) -> int:
             )
         saved = read_saved(args.plan)
         manifest = load(saved.paths, saved.policy_path)
-        orgs = saved_orgs(saved, manifest)
+        orgs = None
     else:
         if not args.paths:
             raise ReconcilerError("apply needs PATH... or --plan FILE")
         manifest = load(args.paths, args.policy)
         orgs = usecases.Selection(args.orgs, args.exclude_orgs, args.shard).of(manifest)
     options = usecases.ApplyOptions(args.parallelism, args.lock_timeout, args.allow_deletes)
-    result = usecases.apply(manifest, orgs, TerminalUI(args, saved), options, saved)
+    result = usecases.apply(manifest, TerminalUI(args, saved), options, orgs=orgs, saved=saved)
     return outcome(result)
 
 

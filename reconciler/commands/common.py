@@ -11,6 +11,7 @@ from reconciler.core.errors import ReconcilerError
 from reconciler.core.model import Manifest
 from reconciler.core.shards import Shard
 from reconciler.engine import targets
+from reconciler.engine.session import DEFAULT_PARALLELISM
 from reconciler.engine.targets import Target
 from reconciler.render import metrics
 
@@ -67,9 +68,9 @@ def add_parallelism(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--parallelism",
         type=int,
-        default=8,
+        default=DEFAULT_PARALLELISM,
         metavar="N",
-        help="organizations talking to their APIs at once (default 8)",
+        help=f"organizations talking to their APIs at once (default {DEFAULT_PARALLELISM})",
     )
 
 

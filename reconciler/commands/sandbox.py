@@ -19,9 +19,7 @@ from reconciler.core.errors import Interrupted, ReconcilerError
 if TYPE_CHECKING:
     from reconciler.sandbox import Sandbox
 
-DEFAULT_PORT = 8900
-# The variables a manifest made for the sandbox reads (`make demo` writes one: .demo/by-hand/).
-URL_ENV, TOKEN_ENV = "SANDBOX_URL", "SANDBOX_TOKEN"
+from reconciler.sandbox import DEFAULT_PORT, TOKEN_ENV, URL_ENV
 
 
 # Type functions raise ArgumentTypeError with the rule: argparse would otherwise name the function

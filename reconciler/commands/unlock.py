@@ -10,7 +10,7 @@ from reconciler.commands import output
 from reconciler.commands.common import load
 from reconciler.core.errors import ReconcilerError
 from reconciler.core.exits import Exit
-from reconciler.runtime.locking import Holder
+from reconciler.engine import usecases
 
 
 def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
@@ -26,18 +26,12 @@ def run(args: argparse.Namespace) -> int:
     *paths, name = args.paths
     if not paths:
         raise ReconcilerError("usage: reconciler unlock PATH... ORG")
-    manifest = load(paths)
-    org = next((o for o in manifest.organizations if o.name == name), None)
-    if org is None:
-        raise ReconcilerError(f"unknown organization '{name}'")
-    from reconciler.plugins import open_store
-
-    lock = open_store(manifest.store(org.secret_store)).org_lock(org.name, Holder.this_run())
+    lock = usecases.org_lock(load(paths), name)
     holder = lock.holder()
     if holder is None:
-        output.emit(f"{org.name} is not locked.", always=True)
+        output.emit(f"{name} is not locked.", always=True)
         return Exit.OK
-    output.emit(f"{org.name} is locked by {holder.describe()}.", always=True)
+    output.emit(f"{name} is locked by {holder.describe()}.", always=True)
     if not args.yes:
         if not sys.stdin.isatty():
             raise ReconcilerError("unlock needs --yes when not run on a terminal")
@@ -46,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
             output.emit("Unlock cancelled; the lock stays.", always=True)
             return Exit.ERROR
     lock.force_release()
-    output.emit(f"{org.name}: lock removed.", always=True)
+    output.emit(f"{name}: lock removed.", always=True)
     return Exit.OK

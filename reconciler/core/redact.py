@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterable
 
 MASK = "********"
 _MIN_LENGTH = 6  # shorter values would mask ordinary words
@@ -21,6 +22,8 @@ _values: set[str] = set()
 # which browsers read as a `/` (`https://evil.example\@good.example/` shown as `https://***@good.example/`
 # would hide the host the events go to).
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\\\s\"<>]*@")
+# A signing secret as the APIs write one (`whsec_...`), wherever a vendor's message echoes it.
+_SECRET_LIKE = re.compile(r"whsec_[A-Za-z0-9+/=_-]+")
 
 
 def register(value: str) -> None:
@@ -34,13 +37,23 @@ def mask_userinfo(text: str) -> str:
     return _URL_USERINFO.sub(lambda m: f"{m['scheme']}***@", text)
 
 
-def scrub(text: str) -> str:
-    with _lock:
-        values = sorted(_values, key=len, reverse=True)
-    for value in values:
+def hide(text: str, values: Iterable[str], *, min_length: int = 1) -> str:
+    """`text` with each of `values` (of at least `min_length` characters) replaced by MASK, longest first so
+    that a value inside another is never left half shown."""
+    for value in sorted((v for v in values if len(v) >= min_length), key=len, reverse=True):
         if value in text:
             text = text.replace(value, MASK)
-    return mask_userinfo(text)
+    return text
+
+
+def mask_secret_like(text: str) -> str:
+    return _SECRET_LIKE.sub(MASK, text)
+
+
+def scrub(text: str) -> str:
+    with _lock:
+        values = list(_values)
+    return mask_userinfo(hide(text, values))
 
 
 class ScrubFilter(logging.Filter):

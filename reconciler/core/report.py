@@ -64,4 +64,4 @@ class DriftReport:
     def exit_code(self) -> int:
         if self.errors:
             return Exit.ERROR  # an org that could not be checked is never "in sync"
-        return Exit.CHANGES if self.drifted else 0
+        return Exit.CHANGES if self.drifted else Exit.OK

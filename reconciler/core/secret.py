@@ -6,8 +6,6 @@ import secrets as _secrets
 
 from reconciler.core import redact
 
-REDACTED = "********"
-
 
 class Secret:
     """Holds a secret string. Only `reveal()` returns it: call it where the value is sent or stored."""
@@ -24,7 +22,7 @@ class Secret:
         return self._value
 
     def __repr__(self) -> str:
-        return f"Secret({REDACTED})"
+        return f"Secret({redact.MASK})"
 
     __str__ = __repr__
 

@@ -14,10 +14,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from reconciler.commands.sandbox import DEFAULT_PORT, TOKEN_ENV, URL_ENV
 from reconciler.devtools.keyring_session import KeyringSession, start_keyring_session
 from reconciler.providers.capabilities import PROVIDER_NAMES
-from reconciler.sandbox import Sandbox
+from reconciler.sandbox import DEFAULT_PORT, TOKEN_ENV, URL_ENV, Sandbox
 from reconciler.sandbox.registry import spec_for
 
 DEMO_DIR = Path(".demo")

@@ -14,14 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.core.errors import ProviderError, ReconcilerError, SecretStoreError
-from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretRecord
+from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, SecretRecord
 from reconciler.core.neutral import text
 from reconciler.core.plan import Change, Create, Delete, Plan, Replace, Rotate, Update
 from reconciler.core.planner import field_changes
 from reconciler.core.secret import Secret
 from reconciler.engine import recovery
 from reconciler.engine.parallel import parallel_map
-from reconciler.engine.session import OrgState, Session
+from reconciler.engine.reading import OrgState
+from reconciler.engine.session import Session
 from reconciler.runtime import slots
 
 log = logging.getLogger("reconciler.apply")
@@ -104,10 +105,6 @@ def cut_short(change: Change) -> Outcome:
     return Outcome(change, False, message, may_have_changed=True)
 
 
-def sets_secret(change: Change) -> bool:
-    return isinstance(change, Create | Replace | Rotate)
-
-
 class OrgApplier:
     def __init__(self, session: Session, state: OrgState) -> None:
         self.session = session
@@ -141,7 +138,7 @@ class OrgApplier:
                     Outcome(change, False, "not attempted: another run took over this org's lock", not_attempted=True)
                 )
                 continue
-            if change.action == "delete" and failed:
+            if isinstance(change, Delete) and failed:
                 self.outcomes.append(
                     Outcome(change, False, "held back: an earlier change of this org failed", not_attempted=True)
                 )
@@ -157,7 +154,7 @@ class OrgApplier:
                 wrote = self.provider.writes_done > writes_before and not self.undone
                 unknown = isinstance(exc, ProviderError) and exc.outcome_unknown
                 maybe = wrote or unknown or change.webhook in self.unsure
-                if change.action == "create" and not maybe:
+                if isinstance(change, Create) and not maybe:
                     settled.add(change.webhook)
                 self.outcomes.append(Outcome(change, False, str(exc), may_have_changed=maybe))
             self.underway = None
@@ -171,7 +168,7 @@ class OrgApplier:
         marked entries were before."""
         before: dict[str, IndexEntry | None] = {}
         for change in changes:
-            if isinstance(change, Create | Replace | Rotate):
+            if isinstance(change, Create | Replace | Rotate):  # the changes that set a secret
                 old = self.index.get(change.webhook)
                 before[change.webhook] = old
                 protect = old.protect if old is not None else change.desired.protect
@@ -205,9 +202,10 @@ class OrgApplier:
             case Create():
                 return self.create(change.desired)
             case Rotate():  # before Update: a rotation is an update that also sets a new secret in place
-                return self.update(change) + "; " + self.rotate(change.desired, change.live)
+                message, live = self.update(change)
+                return message + "; " + self.rotate(change.desired, live)
             case Update():  # and Rename
-                return self.update(change)
+                return self.update(change)[0]
             case Replace():
                 return self.recreate(change.desired, change.live, change.renamed_from)
             case Delete():
@@ -321,9 +319,9 @@ class OrgApplier:
 
     # -- update ---------------------------------------------------------------------------------
 
-    def update(self, change: Update) -> str:
+    def update(self, change: Update) -> tuple[str, LiveWebhook]:
         """The API's fields (if any changed), then the store's record and index under the declared name (a
-        rename moves them there, and `protect` lives only in the store)."""
+        rename moves them there, and `protect` lives only in the store). Returns the webhook as it is now."""
         hook, live = change.desired, change.live
         if change.fields:
             live = self.provider.update(live, hook)
@@ -337,9 +335,9 @@ class OrgApplier:
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
         self.store.write_index(self.org.name, self.index)
         if old_name == hook.name:
-            return f"updated {text(live.id)}"
+            return f"updated {text(live.id)}", live
         self.store.delete(self.org.name, old_name)
-        return f"renamed from {old_name}; secret moved to {self.store.location(self.org.name, hook.name)}"
+        return f"renamed from {old_name}; secret moved to {self.store.location(self.org.name, hook.name)}", live
 
     # -- rotate ---------------------------------------------------------------------------------
 
@@ -428,27 +426,3 @@ class OrgApplier:
                 del self.index[name]
                 self.store.write_index(self.org.name, self.index)
         return f"deleted {text(webhook_id)}"
-
-
-def flush_recovery(session: Session, org: Organization) -> list[str]:
-    """Store secrets an earlier run had to keep in a recovery file, then remove the files."""
-    stored = []
-    for path, webhook, record in recovery.pending(org.name):
-        store = session.store(org)
-        current = store.read(org.name, webhook)
-        if current is not None and current.webhook_id != record.webhook_id and _set_at(current) > _set_at(record):
-            # A later run already stored a newer secret under this name: never overwrite it; keep the file.
-            stored.append(f"{org.name}/{webhook}: a newer secret is stored; the recovered one stays in {path}")
-            continue
-        store.write(org.name, webhook, record)
-        index = store.read_index(org.name) or {}
-        index[webhook] = IndexEntry(record.webhook_id, record.protect)
-        store.write_index(org.name, index)
-        path.unlink()
-        stored.append(f"{org.name}/{webhook}: recovered secret stored in {store.location(org.name, webhook)}")
-    return stored
-
-
-def _set_at(record: SecretRecord) -> str:
-    """When a record's secret was set; ISO-8601 UTC stamps compare as strings."""
-    return record.rotated_at or record.created_at

@@ -11,7 +11,8 @@ from reconciler.core.planner import match, plan_org
 from reconciler.core.report import DriftReport, Health, OrgDrift, SecretStatus, WebhookDrift
 from reconciler.core.shards import Shard
 from reconciler.engine.parallel import parallel_map
-from reconciler.engine.session import OrgState, Session, read_org
+from reconciler.engine.reading import OrgState, read_org
+from reconciler.engine.session import Session
 from reconciler.providers.base import Provider
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.core.errors import ReconcilerError
-from reconciler.core.model import SecretRecord
+from reconciler.core.model import IndexEntry, Organization, SecretRecord
 from reconciler.core.secret import Secret
+from reconciler.engine.session import Session
 from reconciler.runtime import files
 
 MAX_FILE_BYTES = 64 * 1024  # a record is a few hundred bytes
@@ -165,3 +166,27 @@ def _record(data: dict[str, Any]) -> SecretRecord:
         data.get("rotated_at"),
         bool(data.get("protect")),
     )
+
+
+def flush_recovery(session: Session, org: Organization) -> list[str]:
+    """Store secrets an earlier run had to keep in a recovery file, then remove the files."""
+    stored = []
+    for path, webhook, record in pending(org.name):
+        store = session.store(org)
+        current = store.read(org.name, webhook)
+        if current is not None and current.webhook_id != record.webhook_id and _set_at(current) > _set_at(record):
+            # A later run already stored a newer secret under this name: never overwrite it; keep the file.
+            stored.append(f"{org.name}/{webhook}: a newer secret is stored; the recovered one stays in {path}")
+            continue
+        store.write(org.name, webhook, record)
+        index = store.read_index(org.name) or {}
+        index[webhook] = IndexEntry(record.webhook_id, record.protect)
+        store.write_index(org.name, index)
+        path.unlink()
+        stored.append(f"{org.name}/{webhook}: recovered secret stored in {store.location(org.name, webhook)}")
+    return stored
+
+
+def _set_at(record: SecretRecord) -> str:
+    """When a record's secret was set; ISO-8601 UTC stamps compare as strings."""
+    return record.rotated_at or record.created_at

@@ -8,7 +8,8 @@ from reconciler.core.errors import ReconcilerError
 from reconciler.core.model import DesiredWebhook, LiveWebhook, Manifest
 from reconciler.core.neutral import text
 from reconciler.core.planner import AmbiguousMatch, match
-from reconciler.engine.session import OrgState, Session, read_org
+from reconciler.engine.reading import OrgState, read_org
+from reconciler.engine.session import Session
 
 
 def resolve_target(

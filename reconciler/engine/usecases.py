@@ -11,18 +11,24 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from reconciler.core.errors import ReconcilerError, UnsafePlan
-from reconciler.core.model import Manifest, Organization, TestResult
+from reconciler.core.model import NAME_PATTERN, Manifest, Organization, TestResult
 from reconciler.core.neutral import text
-from reconciler.core.plan import Plan, check_safety, masked_digest
+from reconciler.core.plan import Plan, masked_digest
 from reconciler.core.report import DriftReport
+from reconciler.core.safety import check_safety
+from reconciler.core.secret import Secret
 from reconciler.core.selection import select_orgs
 from reconciler.core.shards import Shard, select
-from reconciler.engine.applier import ApplyReport, OrgApplier, apply_plan, flush_recovery
+from reconciler.engine.applier import ApplyReport, OrgApplier, apply_plan
 from reconciler.engine.drift import check_drift
-from reconciler.engine.saved_plans import SavedPlan, check_current
-from reconciler.engine.session import DEFAULT_PARALLELISM, OrgState, Session, plan_orgs
+from reconciler.engine.reading import OrgState, plan_orgs
+from reconciler.engine.recovery import flush_recovery
+from reconciler.engine.saved_plans import SavedPlan, check_current, saved_orgs
+from reconciler.engine.session import DEFAULT_PARALLELISM, Session
 from reconciler.engine.targets import Target
-from reconciler.runtime.locking import DEFAULT_TIMEOUT
+from reconciler.manifest.importing import manifest_text
+from reconciler.plugins import CAPABILITIES, open_provider, open_store
+from reconciler.runtime.locking import DEFAULT_TIMEOUT, Holder, OrgLock
 
 
 @dataclass(frozen=True)
@@ -99,13 +105,20 @@ class ApplyResult:
 
 def apply(
     manifest: Manifest,
-    orgs: list[Organization],
     ui: ApplyUI,
     options: ApplyOptions,
+    *,
+    orgs: list[Organization] | None = None,
     saved: SavedPlan | None = None,
 ) -> ApplyResult:
-    """Lock the orgs (contract §5.1), then plan under the locks, so that of two racing runs the second sees
-    the first one's work; check a saved plan is still current, the safety rules, then apply and verify."""
+    """Apply `orgs`, or the orgs of a `saved` plan (read with the manifests it names), which must then be
+    made from these very manifests, policy file and ${env:} values. Lock the orgs (contract §5.1), then plan
+    under the locks, so that of two racing runs the second sees the first one's work; check a saved plan is
+    still current, the safety rules, then apply and verify."""
+    if saved is not None:
+        orgs = saved_orgs(saved, manifest)
+    if orgs is None:
+        raise ValueError("apply needs the orgs, or a saved plan")
     session = Session(manifest, read_only=False, parallelism=options.parallelism, lock_timeout=options.lock_timeout)
     try:
         locked_out = session.lock_orgs(orgs)
@@ -146,7 +159,7 @@ def rewrite_indexes(session: Session, states: dict[str, OrgState]) -> Iterator[s
 
 def verify(session: Session, plan: Plan, states: dict[str, OrgState]) -> Plan:
     """Plan the applied orgs again, read-only: what apply did must be what the manifests say."""
-    orgs = [states[o.org].org for o in plan.orgs if o.org in states]
+    orgs = [states[o.org].org for o in plan.orgs if o.changes and o.org in states]
     check = Session(session.manifest, read_only=True, parallelism=session.parallelism)
     again, _ = plan_orgs(check, orgs)
     return again
@@ -194,3 +207,37 @@ def send_test(target: Target) -> TestResult:
         if attempt + 1 < _HISTORY_TRIES and target.session.interrupted.wait(_HISTORY_WAIT):
             break
     return TestResult(sent.ok, None, sent.message)
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    provider: str
+    base_url: str | None  # None: the provider's documented one
+    token: Secret
+    token_env: str  # the variable the manifest will reference (`${env:...}`), never the token itself
+    org: str | None = None  # None: the provider's name
+    secret_store: str | None = None  # a keyring store of this name, added and used
+
+
+def import_org(request: ImportRequest) -> tuple[str, int, str]:
+    """The manifest text for the account's live webhooks (one read-only list), how many, and the org name."""
+    caps = CAPABILITIES.get(request.provider)
+    if caps is None:
+        raise ReconcilerError(f"unknown provider '{request.provider}' (installed: {', '.join(CAPABILITIES)})")
+    base_url = (request.base_url or caps.default_base_url or "").rstrip("/")
+    if not base_url:
+        raise ReconcilerError(f"{request.provider} has no default API URL; give --base-url")
+    org = request.org or request.provider
+    if not NAME_PATTERN.match(org):
+        raise ReconcilerError(f"organization name '{org}' must match {NAME_PATTERN.pattern}")
+    live = open_provider(request.provider, base_url, request.token, read_only=True).list()
+    text = manifest_text(org, request.provider, base_url, request.token_env, request.secret_store, caps, live)
+    return text, len(live), org
+
+
+def org_lock(manifest: Manifest, name: str) -> OrgLock:
+    """The lock of org `name` in its secret store, for `unlock` to read and remove."""
+    org = next((o for o in manifest.organizations if o.name == name), None)
+    if org is None:
+        raise ReconcilerError(f"unknown organization '{name}'")
+    return open_store(manifest.store(org.secret_store)).org_lock(org.name, Holder.this_run())

@@ -8,7 +8,6 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
-import re
 import threading
 import time
 from collections import deque
@@ -20,8 +19,8 @@ from typing import Any
 import httpx
 
 from reconciler.core.errors import ProviderError, ReadOnlyViolation
-from reconciler.core.redact import mask_userinfo
-from reconciler.core.secret import REDACTED, Secret
+from reconciler.core.redact import hide, mask_secret_like, mask_userinfo
+from reconciler.core.secret import Secret
 from reconciler.providers import bounds
 from reconciler.runtime import interrupt
 
@@ -33,7 +32,6 @@ MAX_DETAIL = 300  # characters of a vendor's error message kept in ours
 
 # Transport errors raised before any byte of the request left: repeating them can never duplicate a write.
 _NOT_SENT: tuple[type[Exception], ...] = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_SECRET_LIKE = re.compile(r"whsec_[A-Za-z0-9+/=_-]+")
 
 
 def default_timeout(read: float = 30.0) -> httpx.Timeout:
@@ -323,13 +321,9 @@ class ApiClient:
 
     def _redact(self, text: str, sent: Any) -> str:
         """Vendors echo input back ("invalid url ..."): mask what we sent, the token and URL credentials."""
-        for value in sorted(_strings(sent), key=len, reverse=True):
-            if len(value) >= 4:
-                text = text.replace(value, REDACTED)
-        text = text.replace(self._token.reveal(), REDACTED)
-        text = mask_userinfo(text)
-        text = _SECRET_LIKE.sub(REDACTED, text)
-        return text[:MAX_DETAIL]
+        text = hide(text, _strings(sent), min_length=4)
+        text = hide(text, [self._token.reveal()])
+        return mask_secret_like(mask_userinfo(text))[:MAX_DETAIL]
 
 
 def vendor_message(body: Any) -> str | None:

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
+from reconciler.core.exits import Exit
 from reconciler.core.plan import PLAN_FORMAT_VERSION, Change, OrgPlan, Plan
 from reconciler.core.report import DriftReport
 from reconciler.render import values
@@ -97,7 +98,7 @@ def drift_document(report: DriftReport) -> dict[str, Any]:
         "format_version": PLAN_FORMAT_VERSION,
         "kind": "drift",
         "manifest_digest": report.manifest_digest,
-        "in_sync": report.exit_code() == 0,
+        "in_sync": report.exit_code() == Exit.OK,
         "summary": {
             "organizations": len(report.orgs),
             "drifted": len(report.drifted),

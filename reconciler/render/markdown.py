@@ -11,8 +11,9 @@ import re
 from collections.abc import Sequence
 
 from reconciler.core.neutral import code_fence, code_span, text
-from reconciler.core.plan import OrgPlan, Plan, Refusal, action_counts, refusals, webhook_counts
+from reconciler.core.plan import OrgPlan, Plan, action_counts, webhook_counts
 from reconciler.core.report import DriftReport
+from reconciler.core.safety import Refusal, refusals
 from reconciler.render.text import Style, refusal_note, render_change, summary_line, unmanaged
 
 LIMIT = 65_536
@@ -61,7 +62,7 @@ def render_plan(plan: Plan, key: str = DEFAULT_KEY) -> str:
     counts = plan.counts()
     header = [marker("plan", key), "### webhook-reconciler plan", "", f"**{summary_line(counts)}**", ""]
     # An undeclared live webhook's name is its label or id: provider text, so a code span like the rest.
-    deletes = [code_span(f"{c.org}/{c.webhook}") for c in plan.changes if c.action in ("delete", "replace")]
+    deletes = [code_span(f"{c.org}/{c.webhook}") for c in plan.changes if c.removes_webhook]
     destinations = [code_span(f"{c.org}/{c.webhook}") for c in plan.changes if c.new_destination]
     refused = refusals(plan)
     if deletes or destinations or plan.errors:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from reconciler.core.neutral import text
-from reconciler.core.plan import Change, OrgPlan, Plan, Refusal, Unmanaged, refusals, webhook_counts
+from reconciler.core.plan import Change, OrgPlan, Plan, Unmanaged, webhook_counts
 from reconciler.core.report import DriftReport
+from reconciler.core.safety import Refusal, refusals
 from reconciler.core.urls import url_host
 from reconciler.render import values
 
@@ -77,7 +78,7 @@ def refusal_note(change: Change, refused: list[Refusal]) -> str:
     notes = [
         "protected: apply refuses to delete it" if not r.overridable else "apply refuses it without --allow-deletes"
         for r in refused
-        if change.webhook in r.webhooks and change.action in ("delete", "replace")
+        if change.webhook in r.webhooks and change.removes_webhook
     ]
     return "; ".join(dict.fromkeys(notes))
 

@@ -16,6 +16,7 @@ from keyring.errors import KeyringLocked, NoKeyringError
 
 from reconciler.core.errors import SecretStoreError
 from reconciler.core.model import IndexEntry, SecretRecord, StoreConfig
+from reconciler.core.redact import hide
 from reconciler.runtime.locking import Holder
 from reconciler.stores.codec import (
     INDEX_NAME,
@@ -215,4 +216,4 @@ def _username(org: str, webhook: str) -> str:
 def _describe(exc: Exception, secret: str = "") -> str:
     """`Type: text` of an exception, with `secret` cut out in case a backend echoes what it was given."""
     text = f"{type(exc).__name__}: {str(exc).rstrip('.!')}" if str(exc) else type(exc).__name__
-    return text.replace(secret, "********") if secret else text
+    return hide(text, [secret])

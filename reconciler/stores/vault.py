@@ -15,7 +15,8 @@ import urllib3.exceptions
 
 from reconciler.core.errors import SecretStoreError
 from reconciler.core.model import IndexEntry, SecretRecord, StoreConfig
-from reconciler.core.secret import REDACTED, Secret
+from reconciler.core.redact import hide
+from reconciler.core.secret import Secret
 from reconciler.runtime import locking
 from reconciler.runtime.locking import Attempt, Holder
 from reconciler.stores.codec import (
@@ -198,8 +199,7 @@ class VaultStore:
 
     def _failure(self, operation: str, path: str, exc: Exception, secret: str) -> SecretStoreError:
         # Never echo the token or the secret, whatever a library put in its message.
-        why = self._explain(exc).replace(self._token.reveal(), REDACTED)
-        why = why.replace(secret, REDACTED) if secret else why
+        why = hide(self._explain(exc), [self._token.reveal(), secret])
         return SecretStoreError(f"vault store {self.name!r}: could not {operation} {self._where(path)}: {why}")
 
     def _explain(self, exc: Exception) -> str:

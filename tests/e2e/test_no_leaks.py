@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.core.model import SecretRecord
-from reconciler.core.secret import REDACTED, Secret
+from reconciler.core.redact import MASK as REDACTED
+from reconciler.core.secret import Secret
 from reconciler.sandbox.faults import Faults
 from tests.e2e.test_lifecycle import PROVIDERS, hook
 from tests.e2e.world import TOKEN_ENV, Result, VaultView, World
