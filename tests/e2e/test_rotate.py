@@ -168,6 +168,27 @@ def test_rotate_after_plans_and_applies_an_in_place_rotation(world: World, provi
     assert world.run("plan", path, "--detailed-exitcode").code == 0
 
 
+@pytest.mark.parametrize("provider", IN_PLACE)
+def test_a_due_rotation_with_a_url_change_rotates_the_updated_webhook(world: World, provider: str) -> None:
+    """One change updates the URL and rotates the secret in place: the record stored with the new secret
+    names the new URL, and the provider keeps it (the rotation works on the webhook as updated)."""
+    path, live = applied(world, provider, rotate_after="30d")
+    age_record(world)
+    moved = {**hook(provider), "rotate_after": "30d", "url": hook(provider)["url"] + "/v2"}
+    path = str(world.write([world.org(ORG, provider, [moved])]))
+    plan = world.run("plan", path)
+    assert "Plan: 0 to create, 1 to update, 0 to delete." in plan.out, plan.text
+    assert "secret:" in plan.out and "url:" in plan.out
+
+    result = world.run("apply", path, "--auto-approve")
+    assert result.code == 0, result.text
+    (after,) = world.live(provider, ORG)
+    assert after["id"] == live["id"]
+    assert meta(world)["url"] == moved["url"] and "rotated_at" in meta(world)
+    assert world.stored(ORG, "alerts") == world.current_secret(provider, ORG, live["id"])
+    assert world.run("plan", path, "--detailed-exitcode").code == 0
+
+
 @pytest.mark.parametrize("provider", RECREATE)
 def test_rotate_after_replaces_where_the_api_cannot_rotate(world: World, provider: str) -> None:
     path, live = applied(world, provider, rotate_after="4w")
