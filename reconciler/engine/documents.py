@@ -24,7 +24,8 @@ def read_document(path: str, *, schema: str, what: str, remedy: str) -> dict[str
         with open(path, "rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise ReconcilerError(f"{path}: cannot read the {what} ({exc.strerror or exc.__class__.__name__})") from None
+        why = exc.strerror or exc.__class__.__name__
+        raise ReconcilerError(f"{path}: cannot read the {what} file ({why})") from None
     if len(data) > MAX_BYTES:
         raise ReconcilerError(f"{path}: not a webhook-reconciler {what} (larger than {MAX_BYTES >> 20} MiB)")
     try:

@@ -10,6 +10,7 @@ from typing import Any
 import keyring
 import pytest
 
+from reconciler.engine.documents import MAX_BYTES
 from tests.e2e.world import World
 
 # Eight rate-limit groups over five providers; acme-1 and acme-2 share one API key.
@@ -164,3 +165,13 @@ def test_merge_reports_refuses_an_incomplete_or_foreign_set(world: World, keys: 
     world.run("drift", manifest, "--shard", "1/4", "-o", other)
     mixed = world.run("merge-reports", parts[0], other, parts[2])
     assert mixed.code == 1 and "not shards of one run" in mixed.err
+
+
+def test_merge_reports_refuses_a_file_it_cannot_read_or_one_too_large(world: World) -> None:
+    missing = world.run("merge-reports", world.tmp / "nope.json")
+    assert missing.code == 1 and "cannot read the drift report file" in missing.err
+    huge = world.tmp / "huge.json"
+    with huge.open("wb") as handle:  # sparse: larger than the bound without writing it
+        handle.truncate(MAX_BYTES + 1)
+    result = world.run("merge-reports", huge)
+    assert result.code == 1 and f"larger than {MAX_BYTES >> 20} MiB" in result.err
