@@ -174,7 +174,7 @@ def test_a_due_rotation_with_a_url_change_rotates_the_updated_webhook(world: Wor
     names the new URL, and the provider keeps it (the rotation works on the webhook as updated)."""
     path, live = applied(world, provider, rotate_after="30d")
     age_record(world)
-    moved = {**hook(provider), "rotate_after": "30d", "url": hook(provider)["url"] + "/v2"}
+    moved = {**hook(provider), "rotate_after": "30d", "url": f"{hook(provider)['url']}/v2"}
     path = str(world.write([world.org(ORG, provider, [moved])]))
     plan = world.run("plan", path)
     assert "Plan: 0 to create, 1 to update, 0 to delete." in plan.out, plan.text
