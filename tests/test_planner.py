@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization
-from reconciler.core.plan import OrgPlan, Protection, Rename, Update, live_digest
+from reconciler.core.plan import Create, Delete, OrgPlan, Protection, Rename, Update, live_digest
 from reconciler.core.planner import plan_org
 from reconciler.core.secret import Secret
 from reconciler.plugins import CAPABILITIES
@@ -373,3 +375,19 @@ def test_a_live_url_equal_to_an_env_value_is_masked_when_unmanaged_or_deleted() 
 def test_new_destinations(declared: list[DesiredWebhook], live: list[LiveWebhook], expected: dict[str, bool]) -> None:
     plan = run("ingate", declared, live, {"a": IndexEntry("w1")} if live else {})
     assert {c.webhook: c.new_destination for c in plan.changes} == expected
+
+
+def test_each_change_type_has_only_its_own_fields() -> None:
+    """The typed plan: what a type does not have reads as nothing, what it has is required and stored."""
+    live = LiveWebhook("w1", URL)
+    hook = DesiredWebhook("a", URL)
+    create = Create(org="o", webhook="a", desired=hook)
+    assert (create.webhook_id, create.renamed_from, create.rotation, create.protected) == (None, None, None, False)
+    rename = Rename(org="o", webhook="a", webhook_id="w1", renamed_from="old", desired=hook, live=live)
+    assert (rename.action, rename.kind, rename.renamed_from, rename.webhook_id) == ("update", "rename", "old", "w1")
+    delete = Delete(org="o", webhook="a", webhook_id="w1", protected=True, live=live)
+    assert (delete.action, delete.protected, delete.removes_webhook) == ("delete", True, True)
+    assert delete.renamed_from is None
+    with pytest.raises(TypeError):
+        Rename(org="o", webhook="a", webhook_id="w1", desired=hook, live=live)  # type: ignore[call-arg]
+    assert "renamed_from" not in {f.name for f in dataclasses.fields(Create)}

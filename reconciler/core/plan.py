@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar, Literal
 
 from reconciler.core.model import DesiredWebhook, LiveWebhook, Organization, PolicyFile
@@ -51,25 +52,50 @@ SECRET_FIELD = "secret"
 
 @dataclass(frozen=True, kw_only=True)
 class Change:
-    """One change of a plan; a subclass per action, which the applier dispatches on.
+    """One change of a plan: a subclass per action, each with the fields of its own, which the applier
+    dispatches on. What a subclass does not have reads as nothing here (no rename, no protection...), so the
+    renderers show any change alike. Those defaults are non-data descriptors (cached_property), so that a
+    subclass's own field of the same name, stored in the instance, is what reads.
 
     `action` is what the plan's formats call it (create, update, replace, delete: what a reviewer counts);
     `kind` names the subclass (a rename and an in-place rotation are updates to a reviewer, not to the applier).
-    The applier dispatches on the subclass; `Recorded` is a change read back from a report, shown only.
+    `Recorded` is a change read back from a report: shown, never applied.
     """
 
     ACTION: ClassVar[Action]
     KIND: ClassVar[str]
     org: str
     webhook: str  # the declared name; for an undeclared live webhook, its label or id
-    webhook_id: str | None = None  # the live id (None for a create)
     fields: tuple[FieldChange, ...] = ()  # the API's fields that change
-    protection: Protection | None = None
-    rotation: Rotation | None = None
-    renamed_from: str | None = None  # the earlier name the webhook and its store records are under
-    new_destination: bool = False  # events go to a host this org did not send to before
-    protected: bool = False  # deletes a webhook whose record says `protect: true` (apply refuses it)
     webhook_set: str | None = None  # the set the declared webhook comes from (contract §2.1)
+
+    @cached_property
+    def webhook_id(self) -> str | None:
+        """The live id; None for a create."""
+        return None
+
+    @cached_property
+    def protection(self) -> Protection | None:
+        return None
+
+    @cached_property
+    def rotation(self) -> Rotation | None:
+        return None
+
+    @cached_property
+    def renamed_from(self) -> str | None:
+        """The earlier name the webhook and its store records are under."""
+        return None
+
+    @cached_property
+    def new_destination(self) -> bool:
+        """Events go to a host this org did not send to before."""
+        return False
+
+    @cached_property
+    def protected(self) -> bool:
+        """Deletes a webhook whose record says `protect: true` (apply refuses it)."""
+        return False
 
     @property
     def action(self) -> Action:
@@ -105,15 +131,19 @@ class Change:
 class Create(Change):
     ACTION: ClassVar[Action] = "create"
     KIND: ClassVar[str] = "create"
+    new_destination: bool = False
     desired: DesiredWebhook = field(compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Update(Change):
-    """The API's fields change, or only the store's `protect` flag."""
+    """A declared webhook matched to a live one: the API's fields change, or only the store's `protect`."""
 
     ACTION: ClassVar[Action] = "update"
     KIND: ClassVar[str] = "update"
+    webhook_id: str = field()  # required: `field()` keeps the base's cached_property from being its default
+    protection: Protection | None = None
+    new_destination: bool = False
     desired: DesiredWebhook = field(compare=False, repr=False)
     live: LiveWebhook = field(compare=False, repr=False)
 
@@ -123,29 +153,39 @@ class Rename(Update):
     """Found under an earlier name (`previously`): its store records move to the declared name."""
 
     KIND: ClassVar[str] = "rename"
+    renamed_from: str = field()
 
 
 @dataclass(frozen=True, kw_only=True)
 class Rotate(Update):
-    """A new secret in place (same id), where the API can rotate; other updates of the webhook come with it."""
+    """A new secret in place (same id), where the API can rotate; other updates of the webhook (a rename too)
+    come with it."""
 
     KIND: ClassVar[str] = "rotate"
+    rotation: Rotation = field()
+    renamed_from: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class Replace(Change):
-    """A new secret where the API cannot rotate in place: a new webhook, then the old one is deleted."""
+class Replace(Update):
+    """A new secret where the API cannot rotate in place: a new webhook, then the old one is deleted (so a
+    protected one is refused)."""
 
     ACTION: ClassVar[Action] = "replace"
     KIND: ClassVar[str] = "replace"
-    desired: DesiredWebhook = field(compare=False, repr=False)
-    live: LiveWebhook = field(compare=False, repr=False)
+    rotation: Rotation = field()
+    renamed_from: str | None = None
+    protected: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class Delete(Change):
+    """A live webhook no manifest declares, with `prune`."""
+
     ACTION: ClassVar[Action] = "delete"
     KIND: ClassVar[str] = "delete"
+    webhook_id: str = field()
+    protected: bool = False
     live: LiveWebhook = field(compare=False, repr=False)
 
 
@@ -155,6 +195,12 @@ class Recorded(Change):
 
     KIND: ClassVar[str] = "recorded"
     recorded: Action
+    webhook_id: str | None = None
+    protection: Protection | None = None
+    rotation: Rotation | None = None
+    renamed_from: str | None = None
+    new_destination: bool = False
+    protected: bool = False
 
     @property
     def action(self) -> Action:

@@ -6,6 +6,7 @@ import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 from reconciler.core.capabilities import Capabilities
 from reconciler.core.model import DesiredWebhook, IndexEntry, LiveWebhook, Organization, SecretAge
@@ -239,6 +240,20 @@ def plan_org(
     )
 
 
+class _Matched(TypedDict):
+    """What every change of a matched webhook has (Update, Rename, Rotate, Replace)."""
+
+    org: str
+    webhook: str
+    webhook_id: str
+    fields: tuple[FieldChange, ...]
+    protection: Protection | None
+    new_destination: bool
+    webhook_set: str | None
+    desired: DesiredWebhook
+    live: LiveWebhook
+
+
 @dataclass(frozen=True)
 class _OrgFacts:
     """What planning one org's webhooks reads: the steps of plan_org, each one kind of change."""
@@ -275,25 +290,25 @@ class _OrgFacts:
         renamed_from = m.via_name if m.via_name != hook.name else None
         if not (fields or protection or rotation or renamed_from):
             return None
-        kind: type[Update | Replace] = Update
-        if rotation is not None:
-            kind = Rotate if self.caps.rotate_in_place else Replace  # a new secret there means a new webhook
-        elif renamed_from is not None:
-            kind = Rename
-        return kind(
+        matched = _Matched(
             org=self.org.name,
             webhook=hook.name,
             webhook_id=m.live.id,
             fields=fields,
             protection=protection,
-            rotation=rotation,
-            renamed_from=renamed_from,
             new_destination=any(f.field == "url" for f in fields) and host(hook.url) not in self.hosts_before,
-            protected=kind is Replace and (hook.protect or stored_protect),
             webhook_set=hook.webhook_set,
             desired=hook,
             live=m.live,
         )
+        if rotation is not None and self.caps.rotate_in_place:
+            return Rotate(**matched, rotation=rotation, renamed_from=renamed_from)
+        if rotation is not None:  # a new secret there means a new webhook, and the old one deleted
+            protected = hook.protect or stored_protect
+            return Replace(**matched, rotation=rotation, renamed_from=renamed_from, protected=protected)
+        if renamed_from is not None:
+            return Rename(**matched, renamed_from=renamed_from)
+        return Update(**matched)
 
     def rotation(self, hook: DesiredWebhook, live: LiveWebhook, entry: IndexEntry | None) -> Rotation | None:
         age = self.rotation_due.get(hook.name)

@@ -198,16 +198,16 @@ class OrgApplier:
             log.warning("%s: could not clear pending marks in the index: %s", self.org.name, exc)
 
     def execute(self, change: Change) -> str:
-        match change:
+        match change:  # the subclasses of Update (Rotate, Replace) before it
             case Create():
                 return self.create(change.desired)
-            case Rotate():  # before Update: a rotation is an update that also sets a new secret in place
+            case Rotate():  # an update that also sets a new secret in place
                 message, live = self.update(change)
                 return message + "; " + self.rotate(change.desired, live)
-            case Update():  # and Rename
-                return self.update(change)[0]
             case Replace():
                 return self.recreate(change.desired, change.live, change.renamed_from)
+            case Update():  # and Rename
+                return self.update(change)[0]
             case Delete():
                 return self.delete(change.live.id)
         raise ReconcilerError(f"unsupported change {change.kind}")
