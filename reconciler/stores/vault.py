@@ -36,6 +36,8 @@ LOCK_NAME = "_lock"
 class VaultStore:
     """A `SecretStore` on a KV v2 mount. Safe to share between threads (hvac over one connection pool)."""
 
+    lists_cheaply = True  # `names` is one LIST request, cheaper than reading records one by one (engine.load_index)
+
     def __init__(self, config: StoreConfig, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         if not config.address or config.token is None:
             raise SecretStoreError(f"vault store {config.name!r}: `address` and `token` are required")
@@ -46,6 +48,10 @@ class VaultStore:
         self.timeout = timeout
         self._token: Secret = config.token
         self._client: Any = None  # hvac.Client, made at first use
+        # Each path's version as this store last read or wrote it: a write tries check-and-set on it first
+        # and reads the version only when that fails, so a write is one round trip instead of two. Measured
+        # (bench/README.md): the store writes of a create 13.5 -> 7 ms; 1,000 creates 7.7 -> 6.6 s.
+        self._known: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"VaultStore(name={self.name!r}, address={self.address!r}, path={self._where(self.path)!r})"
@@ -129,11 +135,18 @@ class VaultStore:
             )
         except _Missing:
             return None
+        self._note(path, response.get("data") or {})
         data = response.get("data", {}).get("data")
         return data if isinstance(data, dict) else None
 
     def _write(self, path: str, data: Mapping[str, object], operation: str) -> None:
-        """Check-and-set on the version just read, so a concurrent writer is detected, not overwritten."""
+        """Check-and-set on the version just read, so a concurrent writer is detected, not overwritten.
+
+        First on the version last seen here (0 for a path not seen: a new record); if the record moved
+        since, the version is read and the write tried on it, as if read just before. A write that succeeds
+        on the first try found the record at the version it would have read then: the same outcome."""
+        if self._cas_write(path, data, self._known.get(path, 0), operation):
+            return
         if not self._cas_write(path, data, self._version(path, operation), operation):
             raise SecretStoreError(
                 f"vault store {self.name!r}: could not {operation} {self._where(path)}: "
@@ -144,7 +157,7 @@ class VaultStore:
         """Write `data` only if the record is still at `version` (0: does not exist); False if it is not."""
         secret = data.get("secret")
         try:
-            self._call(
+            response = self._call(
                 operation,
                 path,
                 lambda kv: kv.create_or_update_secret(
@@ -159,11 +172,22 @@ class VaultStore:
             ) from None
         except _CasConflict:
             return False
+        self._note(path, {"metadata": response.get("data") if isinstance(response, dict) else None})
         return True
 
     def _destroy(self, path: str, operation: str) -> None:
         # Metadata and every version: a soft delete would leave old secrets behind. A missing path is a 204.
         self._call(operation, path, lambda kv: kv.delete_metadata_and_all_versions(path=path, mount_point=self.mount))
+        self._known[path] = 0
+
+    def _note(self, path: str, body: Mapping[str, Any]) -> None:
+        """Remember the version a KV v2 answer (`data` of a read, or a write's metadata) gives; forget the
+        path's version when it gives none."""
+        version = (body.get("metadata") or {}).get("version")
+        if isinstance(version, int):
+            self._known[path] = version
+        else:
+            self._known.pop(path, None)
 
     def _version(self, path: str, operation: str) -> int:
         """The current version number (a deleted one counts), 0 when the path has never been written."""
@@ -178,8 +202,10 @@ class VaultStore:
                 lambda kv: kv.read_secret_version(path=path, mount_point=self.mount, raise_on_deleted_version=False),
             )
         except _Missing:
+            self._known[path] = 0
             return None, 0
         body = response.get("data") or {}
+        self._note(path, body)
         version = (body.get("metadata") or {}).get("version", 0)
         data = body.get("data")
         return (data if isinstance(data, dict) else None), (version if isinstance(version, int) else 0)

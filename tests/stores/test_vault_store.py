@@ -151,6 +151,8 @@ def test_cas_conflict_is_detected(
 ) -> None:
     store = VaultStore(vault_store_env)
     store.write("acme", "finance", record())
+    # Another writer first: the version this store last saw is old, so it reads the current one.
+    raw_write(vault_server, vault_store_env, {"secret": "whsec_earlier"}, "acme", "finance")
     read_version = store._version
 
     def another_run_writes_in_between(path: str, operation: str) -> int:
@@ -163,6 +165,36 @@ def test_cas_conflict_is_detected(
         store.write("acme", "finance", record("whsec_mine"))
     assert "whsec_mine" not in str(caught.value)
     assert raw(vault_server, vault_store_env, "acme", "finance") == {"secret": "whsec_other"}
+
+
+def test_a_write_reads_the_version_only_when_the_one_last_seen_is_old(
+    vault_server: VaultServer, vault_store_env: StoreConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One request per write where nobody else wrote (a new record, or one this store wrote or read last);
+    a record another writer moved since is written on the version read then, as before."""
+    store = VaultStore(vault_store_env)
+    read_version = store._version
+    reads: list[str] = []
+
+    def counted(path: str, operation: str) -> int:
+        reads.append(path)
+        return read_version(path, operation)
+
+    monkeypatch.setattr(store, "_version", counted)
+    store.write("acme", "finance", record())
+    store.write("acme", "finance", record("whsec_rotated"))
+    store.write_index("acme", {"finance": IndexEntry("wh_123")})
+    store.write_index("acme", {"finance": IndexEntry("wh_123", protect=True)})
+    assert VaultStore(vault_store_env).read("acme", "finance") is not None
+    store.delete("acme", "finance")
+    store.write("acme", "finance", record())
+    assert reads == []
+    raw_write(vault_server, vault_store_env, {"secret": "whsec_other"}, "acme", "finance")
+    store.write("acme", "finance", record("whsec_mine"))
+    assert len(reads) == 1 and store.read("acme", "finance") == record("whsec_mine")
+    other = VaultStore(vault_store_env)  # a store that never saw the record: reads it once
+    other.write("acme", "finance", record("whsec_again"))
+    assert other.read("acme", "finance") == record("whsec_again")
 
 
 def test_cas_required_mount_works(vault_server: VaultServer) -> None:
@@ -329,3 +361,4 @@ def test_https_without_trusting_the_ca_fails_clearly(tls_server: VaultServer, mo
     assert f"the TLS handshake with {tls_server.address} failed" in message and "CERTIFICATE_VERIFY_FAILED" in message
     assert "REQUESTS_CA_BUNDLE" in message
     assert tls_server.root_token not in message
+
