@@ -46,6 +46,10 @@ def load_index(store: SecretStore, org: Organization) -> IndexLoad:
     index = store.read_index(org.name)
     if index is not None:
         return IndexLoad(index)
+    if getattr(store, "lists_cheaply", False) and store.names(org.name) == []:
+        # Nothing stored for this org yet (its first apply): one list instead of a read per declared webhook.
+        # 1,000 new webhooks in 20 orgs: the plan before an apply 0.4-0.9 -> 0.1 s (bench/README.md).
+        return IndexLoad({})
     declared = [name for hook in org.webhooks for name in (hook.name, *hook.previously)]
     rebuilt = _entries(store, org, declared)
     if not rebuilt:

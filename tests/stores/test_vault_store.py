@@ -11,7 +11,9 @@ import hvac.exceptions
 import pytest
 
 from reconciler.core.errors import SecretStoreError
-from reconciler.core.model import IndexEntry, StoreConfig
+from reconciler.core.model import DesiredWebhook, IndexEntry, Organization, SecretRecord, StoreConfig
+from reconciler.core.secret import Secret
+from reconciler.engine.reading import IndexLoad, load_index
 from reconciler.stores.vault import VaultStore
 from tests.fixtures.keyring_service import unavailable
 from tests.fixtures.vault_server import VaultServer, start_openbao
@@ -362,3 +364,25 @@ def test_https_without_trusting_the_ca_fails_clearly(tls_server: VaultServer, mo
     assert "REQUESTS_CA_BUNDLE" in message
     assert tls_server.root_token not in message
 
+
+def test_a_missing_index_of_an_org_with_no_record_costs_one_list(
+    vault_server: VaultServer, vault_store_env: StoreConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An org's first apply: one LIST shows nothing is stored, instead of a read per declared webhook; an org
+    with records but no index is still rebuilt from them."""
+    store = VaultStore(vault_store_env)
+    hooks = tuple(DesiredWebhook(f"h{i}", f"https://hooks.acme.example/h{i}") for i in range(5))
+    org = Organization("acme", "ingate", "https://api.example", Secret("t"), vault_store_env.name, webhooks=hooks)
+    read = store.read
+    reads: list[str] = []
+
+    def counted(org_name: str, webhook: str) -> SecretRecord | None:
+        reads.append(webhook)
+        return read(org_name, webhook)
+
+    monkeypatch.setattr(store, "read", counted)
+    assert load_index(store, org) == IndexLoad({})
+    assert reads == []
+    store.write("acme", "h3", record())
+    rebuilt = load_index(store, org)
+    assert rebuilt.rebuilt and rebuilt.complete and rebuilt.entries == {"h3": IndexEntry(record().webhook_id)}
