@@ -59,6 +59,10 @@ class ApplyReport:
 _WAITING_FACTOR = 4
 
 
+# The secret store's methods that wait for I/O (reconciler/stores/base.py).
+_STORE_IO = ("preflight", "read", "write", "delete", "read_index", "write_index", "names")
+
+
 def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -112,7 +116,10 @@ class OrgApplier:
         self.org = state.org
         self.caps = state.caps
         self.provider = session.provider(state.org)
-        self.store = session.store(state.org)
+        # Store I/O gives the org's `--parallelism` slot to another org meanwhile: the slots bound the API
+        # requests in flight, and the store writes held one idle for a third of each create (13.5 of 38 ms;
+        # 1,000 creates in 20 orgs 6.6 -> 5.8 s, bench/README.md).
+        self.store = slots.releasing(session.store(state.org), _STORE_IO)
         self.index = dict(state.index)
         self.outcomes: list[Outcome] = []  # filled as changes finish, so an interrupted run still reports
         self.underway: Change | None = None  # the change being executed, for a run interrupted meanwhile
