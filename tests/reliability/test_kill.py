@@ -12,7 +12,10 @@ import sys
 import time
 from collections.abc import Callable
 
+from reconciler.applier import INDEX_BATCH
+from reconciler.model import StoreConfig
 from reconciler.sandbox import Faults
+from reconciler.stores.keyring import KeyringStore
 from tests.e2e.world import TOKEN_ENV, World
 from tests.reliability.harness import PROVIDERS, OrgSpec, assert_converged
 
@@ -103,6 +106,39 @@ def test_kill_between_create_and_store_write_is_recovered(world: World) -> None:
     assert "re-created with a new secret" in rerun.out  # ingate: no rotation endpoint
     assert rerun.out.count("secret rotated in place") == 2  # keeptrusts and immuta
     assert_converged(world, orgs, path)
+
+
+def test_kill_between_index_writes_leaves_every_unindexed_create_marked(world: World) -> None:
+    """Creates write the index once per INDEX_BATCH, each secret at once. SIGKILL past the first index write:
+    every secret but the one under way is stored, every webhook not yet in the index is still marked
+    pending (the re-run gives those a new secret, nothing else), and the re-run converges."""
+    (spec,) = specs(("ingate",), INDEX_BATCH + 6)
+    path = write(world, [spec])
+    world.sandbox.set_faults(Faults(latency_ms=15))
+    child = start_apply(world, path)
+    reached = wait_until(lambda: creates(world) >= INDEX_BATCH + 2, child)
+    child.send_signal(signal.SIGKILL)
+    code, _ = finish(world, child)
+    assert reached and code == -signal.SIGKILL
+    world.sandbox.set_faults(Faults())
+
+    live = {w["id"]: w for w in world.live("ingate", spec.name)}
+    index = KeyringStore(StoreConfig("desktop", "keyring", service=world.service)).read_index(spec.name)
+    assert index is not None
+    indexed = {entry.webhook_id for entry in index.values() if not entry.pending}
+    assert len(indexed) >= INDEX_BATCH and indexed <= live.keys()  # the first batch was written
+    marked = [name for name, entry in index.items() if entry.pending]
+    assert len(marked) == len(index) - len(indexed)  # every other declared webhook is still marked
+    unindexed = live.keys() - indexed
+    assert len(unindexed) <= INDEX_BATCH
+    lost = [i for i, w in live.items() if world.stored(spec.name, w["url"].split("/")[-2]) != w["secret"]]
+    assert len(lost) <= 1  # only a create whose answer came as the process died
+
+    plan = world.run("plan", path)
+    assert plan.out.count("unknown: an earlier apply was interrupted") == len(unindexed), plan.out
+    rerun = world.run("apply", path, "--auto-approve")
+    assert rerun.code == 0, rerun.text
+    assert_converged(world, [spec], path)
 
 
 def test_sigkill_at_random_points_then_rerun_converges(world: World) -> None:
