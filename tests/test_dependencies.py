@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
-LOCAL = {"reconciler", "tests", "bench"}
+LOCAL = {"reconciler", "tests", "bench", "bench_plan"}  # bench scripts import bench_plan from their folder
 IMPORT_ERRORS = ("ImportError", "ModuleNotFoundError")
 
 
