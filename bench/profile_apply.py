@@ -35,12 +35,12 @@ from tests.fixtures.vault_server import start_openbao  # noqa: E402
 
 # (module, function or Class.method, label): the phases of `apply`, then the steps of one create.
 TIMED = (
-    ("reconciler.commands.apply", "plan_orgs", "plan (and the check after apply): lists, store reads, diff"),
-    ("reconciler.commands.apply", "apply_plan", "apply_plan: every org's changes"),
+    ("reconciler.engine.usecases", "plan_orgs", "plan (and the check after apply): lists, store reads, diff"),
+    ("reconciler.engine.usecases", "apply_plan", "apply_plan: every org's changes"),
     ("reconciler.commands.apply", "print_report", "the report"),
-    ("reconciler.applier", "OrgApplier.mark_pending", "  pending marks (one index write per org)"),
-    ("reconciler.applier", "OrgApplier.create", "  one create, whole"),
-    ("reconciler.applier", "OrgApplier.create_once", "    the provider's create request"),
+    ("reconciler.engine.applier", "OrgApplier.mark_pending", "  pending marks (one index write per org)"),
+    ("reconciler.engine.applier", "OrgApplier.create", "  one create, whole"),
+    ("reconciler.engine.applier", "OrgApplier.create_once", "    the provider's create request"),
     ("reconciler.stores.vault", "VaultStore.write", "    the secret's write"),
     ("reconciler.stores.vault", "VaultStore.write_index", "    index writes"),
     ("reconciler.stores.vault", "VaultStore.read", "  record reads"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from reconciler import slots
+from reconciler.runtime import slots
 
 
 class Store:

@@ -12,8 +12,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from reconciler.applier import INDEX_BATCH
-from reconciler.model import StoreConfig
+from reconciler.core.model import StoreConfig
+from reconciler.engine.applier import INDEX_BATCH
 from reconciler.sandbox import Faults
 from reconciler.stores.keyring import KeyringStore
 from tests.e2e.world import TOKEN_ENV, World
