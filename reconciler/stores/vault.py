@@ -36,7 +36,7 @@ LOCK_NAME = "_lock"
 class VaultStore:
     """A `SecretStore` on a KV v2 mount. Safe to share between threads (hvac over one connection pool)."""
 
-    lists_cheaply = True  # `names` is one LIST request, cheaper than reading records one by one (engine.load_index)
+    lists_cheaply = True  # `names` is one LIST request, cheaper than reading records one by one (engine/reading.py)
 
     def __init__(self, config: StoreConfig, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         if not config.address or config.token is None:
