@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import ssl
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -20,6 +21,18 @@ import requests.utils
 import urllib3
 
 MAX_CONNECTIONS = 64  # above any sensible --parallelism: a full pool would open and drop extra connections
+# A Vault answer is bounded like a provider's (contract §7): a server that sends without end, or a byte at a
+# time, must not hold the run or its memory. An index of 10,000 webhooks is about 1 MiB.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+ANSWER_DEADLINE = 60.0  # seconds from sending a request to the last byte of its answer
+
+
+class AnswerTooLarge(Exception):
+    pass
+
+
+class AnswerTooSlow(Exception):
+    pass
 
 
 def connection_pool(address: str, timeout: float) -> urllib3.PoolManager:
@@ -62,21 +75,46 @@ class PooledAdapter(hvac.adapters.JSONAdapter):  # type: ignore[misc]  # hvac is
         if kwargs.get("json") is not None:
             body = json.dumps(kwargs["json"]).encode()
             headers["Content-Type"] = "application/json"
-        response = self.pool.request(method.upper(), url, body=body, headers=headers, redirect=False)
-        payload = _json(response)
+        deadline = time.monotonic() + ANSWER_DEADLINE
+        response = self.pool.request(
+            method.upper(), url, body=body, headers=headers, redirect=False, preload_content=False
+        )
+        data = _bounded_read(response, deadline)
+        payload = _json(response, data)
         if response.status >= 400 and raise_exception and not self.ignore_exceptions:
             errors = payload.get("errors") if isinstance(payload, dict) else None
-            text = response.data.decode(errors="replace")
+            text = data.decode(errors="replace")
             hvac.utils.raise_for_error(
                 method, url, response.status, None if errors else text, errors=errors, text=text, json=payload
             )
         return payload if response.status == 200 and payload is not None else response
 
 
-def _json(response: urllib3.BaseHTTPResponse) -> Any:
-    if not response.data or "json" not in response.headers.get("Content-Type", ""):
+def _bounded_read(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
+    """The answer's body, at most MAX_ANSWER_BYTES and by the deadline (each read also waits at most the pool's
+    read timeout); otherwise the connection is dropped and the call fails."""
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        # read1: whatever has arrived, at once; a fixed-size read of a trickle would wait for all of it.
+        while chunk := response.read1(64 * 1024):
+            size += len(chunk)
+            if size > MAX_ANSWER_BYTES:
+                raise AnswerTooLarge(f"the answer is larger than {MAX_ANSWER_BYTES >> 20} MiB")
+            if time.monotonic() > deadline:
+                raise AnswerTooSlow(f"the answer took longer than {ANSWER_DEADLINE:.0f} s")
+            chunks.append(chunk)
+    except BaseException:
+        response.close()  # never hand a half-read connection back to the pool
+        raise
+    response.release_conn()
+    return b"".join(chunks)
+
+
+def _json(response: urllib3.BaseHTTPResponse, data: bytes) -> Any:
+    if not data or "json" not in response.headers.get("Content-Type", ""):
         return None
     try:
-        return json.loads(response.data)
+        return json.loads(data)
     except ValueError:
         return None
