@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import os
 import resource
 import statistics
@@ -16,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from reconciler.engine.session import Session  # noqa: E402
 from reconciler.manifest import load_manifests  # noqa: E402
 from reconciler.sandbox import Faults, Sandbox  # noqa: E402
 from reconciler.stores.vault import VaultStore  # noqa: E402
-from tests.fixtures.vault_server import start_openbao  # noqa: E402
+from tests.fixtures.vault_server import VaultServer, start_openbao  # noqa: E402
 
 TOKEN = "sandbox-token"
 PROVIDERS = ("ingate", "infraaudit")  # Encrata's documented 30 requests/minute would measure the limit
@@ -211,12 +213,33 @@ def httpx_creates(sandbox: Sandbox, orgs: int, hooks: int, parallelism: int) -> 
         return time.perf_counter() - start
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--orgs", type=int, default=200)
-    parser.add_argument("--webhooks", type=int, default=50)
+def scale_arguments(parser: argparse.ArgumentParser, *, orgs: int, webhooks: int = 50) -> None:
+    """The scenario's size and speed, alike in every bench script."""
+    parser.add_argument("--orgs", type=int, default=orgs)
+    parser.add_argument("--webhooks", type=int, default=webhooks)
     parser.add_argument("--latency-ms", type=int, default=20)
     parser.add_argument("--parallelism", type=int, default=8)
+
+
+@contextlib.contextmanager
+def sandbox_and_vault() -> Iterator[tuple[Sandbox, VaultServer, dict[str, str]]]:
+    """A sandbox (no rate limit unless a scenario sets one) and a real OpenBao, with the environment a bench
+    manifest reads (`BENCH_TOKEN`, `VAULT_ADDR`, `VAULT_TOKEN`), set in this process too; both stopped after."""
+    vault = start_openbao()
+    sandbox = Sandbox(port=0, token=TOKEN).start()
+    try:
+        sandbox.set_faults(Faults(encrata_rate_limit=None))
+        env = {**os.environ, "BENCH_TOKEN": TOKEN, "VAULT_ADDR": vault.address, "VAULT_TOKEN": vault.root_token}
+        os.environ.update(env)
+        yield sandbox, vault, env
+    finally:
+        sandbox.stop()
+        vault.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    scale_arguments(parser, orgs=200)
     parser.add_argument("--creates", type=int, default=1000)
     parser.add_argument("--create-runs", type=int, default=3, help="applies of --creates timed; the median is reported")
     parser.add_argument("--runs", type=int, default=5, help="no-op plans timed; the median is reported")
@@ -233,70 +256,61 @@ def main() -> int:
             sandbox.stop()
         return 0
 
-    vault = start_openbao()
-    sandbox = Sandbox(port=0, token=TOKEN).start()
-    sandbox.set_faults(Faults(encrata_rate_limit=None))
-    env = {**os.environ, "BENCH_TOKEN": TOKEN, "VAULT_ADDR": vault.address, "VAULT_TOKEN": vault.root_token}
-    os.environ.update(env)
-    store = VaultStore(StoreConfig("vault", "vault", address=vault.address, token=Secret(vault.root_token),
-                                   path="bench"))
-    try:
-        with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
-            # As installed: pip compiles the package's bytecode, but an editable install under
-            # PYTHONDONTWRITEBYTECODE (set on CI machines) would compile every module on every run.
-            compileall.compile_dir(ROOT / "reconciler", quiet=1)
-            if args.creates_only:
-                print(f"machine speed {machine_speed():.2f} s for sum(range(30M)) (lower is faster)")
-                apply_creates(sandbox, env, Path(tmp), args)
-                return 0
-            doc = manifest(sandbox, args.orgs, args.webhooks, "org")
-            path = Path(tmp) / "bench.yaml"
-            path.write_text(yaml.safe_dump(doc, sort_keys=False))
-            total = args.orgs * args.webhooks
-            print(f"setup: {args.orgs} orgs x {args.webhooks} webhooks = {total} webhooks, "
-                  f"{path.stat().st_size // 1024} KiB of YAML; machine speed {machine_speed():.2f} s "
-                  "for sum(range(30M)) (lower is faster)")
-            populate(sandbox, doc, store)
-
-            py = [sys.executable, "-m", "reconciler"]
-            startup = statistics.median(timed([*py, "--version"], env)[0] for _ in range(args.runs))
-            sandbox.set_faults(Faults(latency_ms=args.latency_ms, encrata_rate_limit=None))
-            runs = []
-            for _ in range(args.runs):
-                sandbox.clear_requests()
-                runs.append(timed([*py, "plan", str(path), "--detailed-exitcode",
-                                   "--parallelism", str(args.parallelism)], env))
-            requests = len(sandbox.requests)
-            walls = sorted(wall for wall, _, _ in runs)
-            wall, code, cpu_s = sorted(runs)[len(runs) // 2]  # the median run
-            floor = args.orgs / args.parallelism * args.latency_ms / 1000
-            print(f"no-op plan: exit {code}, {requests} requests for {args.orgs} orgs, wall {wall:.2f} s "
-                  f"(median of {len(runs)} runs: {walls[0]:.2f}-{walls[-1]:.2f} s)")
-            print(f"  latency floor {floor:.2f} s (orgs / parallelism x {args.latency_ms} ms), interpreter "
-                  f"start-up {startup:.2f} s, ratio (wall - start-up) / floor = {(wall - startup) / floor:.2f} "
-                  f"(fastest run: {(walls[0] - startup) / floor:.2f}; a busy machine only adds time)")
-            print(f"  the plan process used {cpu_s:.2f} s of CPU (one interpreter: the GIL serialises it)")
-            bare = httpx_floor(doc, args.parallelism)
-            print(f"  the same {args.orgs} list requests from bare httpx threads, nothing else running: {bare:.2f} s")
-
-            cpu = time.process_time()
-            manifest_obj = load_manifests([str(path)])
-            load_cpu = time.process_time() - cpu
-            sandbox.set_faults(Faults(encrata_rate_limit=None))
-            session = Session(manifest_obj, read_only=True)
-            _, states = plan_orgs(session, manifest_obj.organizations)
-            cpu = time.process_time()
-            for state in states.values():
-                plan_org(state.org, state.caps, state.live, state.index)
-            plan_cpu = time.process_time() - cpu
-            print(f"planning CPU: {plan_cpu / total * 1000:.4f} s per 1,000 webhooks (diff only); "
-                  f"manifest load + validation {load_cpu / total * 1000:.4f} s per 1,000 webhooks")
-            load_comparison(Path(tmp), doc, args.runs)
-
+    with sandbox_and_vault() as (sandbox, vault, env), tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
+        store = VaultStore(StoreConfig("vault", "vault", address=vault.address, token=Secret(vault.root_token),
+                                       path="bench"))
+        # As installed: pip compiles the package's bytecode, but an editable install under
+        # PYTHONDONTWRITEBYTECODE (set on CI machines) would compile every module on every run.
+        compileall.compile_dir(ROOT / "reconciler", quiet=1)
+        if args.creates_only:
+            print(f"machine speed {machine_speed():.2f} s for sum(range(30M)) (lower is faster)")
             apply_creates(sandbox, env, Path(tmp), args)
-    finally:
-        sandbox.stop()
-        vault.stop()
+            return 0
+        doc = manifest(sandbox, args.orgs, args.webhooks, "org")
+        path = Path(tmp) / "bench.yaml"
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+        total = args.orgs * args.webhooks
+        print(f"setup: {args.orgs} orgs x {args.webhooks} webhooks = {total} webhooks, "
+              f"{path.stat().st_size // 1024} KiB of YAML; machine speed {machine_speed():.2f} s "
+              "for sum(range(30M)) (lower is faster)")
+        populate(sandbox, doc, store)
+
+        py = [sys.executable, "-m", "reconciler"]
+        startup = statistics.median(timed([*py, "--version"], env)[0] for _ in range(args.runs))
+        sandbox.set_faults(Faults(latency_ms=args.latency_ms, encrata_rate_limit=None))
+        runs = []
+        for _ in range(args.runs):
+            sandbox.clear_requests()
+            runs.append(timed([*py, "plan", str(path), "--detailed-exitcode",
+                               "--parallelism", str(args.parallelism)], env))
+        requests = len(sandbox.requests)
+        walls = sorted(wall for wall, _, _ in runs)
+        wall, code, cpu_s = sorted(runs)[len(runs) // 2]  # the median run
+        floor = args.orgs / args.parallelism * args.latency_ms / 1000
+        print(f"no-op plan: exit {code}, {requests} requests for {args.orgs} orgs, wall {wall:.2f} s "
+              f"(median of {len(runs)} runs: {walls[0]:.2f}-{walls[-1]:.2f} s)")
+        print(f"  latency floor {floor:.2f} s (orgs / parallelism x {args.latency_ms} ms), interpreter "
+              f"start-up {startup:.2f} s, ratio (wall - start-up) / floor = {(wall - startup) / floor:.2f} "
+              f"(fastest run: {(walls[0] - startup) / floor:.2f}; a busy machine only adds time)")
+        print(f"  the plan process used {cpu_s:.2f} s of CPU (one interpreter: the GIL serialises it)")
+        bare = httpx_floor(doc, args.parallelism)
+        print(f"  the same {args.orgs} list requests from bare httpx threads, nothing else running: {bare:.2f} s")
+
+        cpu = time.process_time()
+        manifest_obj = load_manifests([str(path)])
+        load_cpu = time.process_time() - cpu
+        sandbox.set_faults(Faults(encrata_rate_limit=None))
+        session = Session(manifest_obj, read_only=True)
+        _, states = plan_orgs(session, manifest_obj.organizations)
+        cpu = time.process_time()
+        for state in states.values():
+            plan_org(state.org, state.caps, state.live, state.index)
+        plan_cpu = time.process_time() - cpu
+        print(f"planning CPU: {plan_cpu / total * 1000:.4f} s per 1,000 webhooks (diff only); "
+              f"manifest load + validation {load_cpu / total * 1000:.4f} s per 1,000 webhooks")
+        load_comparison(Path(tmp), doc, args.runs)
+
+        apply_creates(sandbox, env, Path(tmp), args)
     return 0
 
 

@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 
 import yaml
-from bench_plan import TOKEN, timed
+from bench_plan import TOKEN, sandbox_and_vault, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reconciler.sandbox import Faults, Sandbox  # noqa: E402
-from tests.fixtures.vault_server import start_openbao  # noqa: E402
 
 WINDOW_S = 61.0  # the client's sliding window: a minute and a margin (reconciler/providers/http.py)
 
@@ -61,22 +60,16 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--parallelism", type=int, default=8)
     args = parser.parse_args()
-    vault = start_openbao()
-    sandbox = Sandbox(port=0, token=TOKEN).start()
     keys = {f"KEY_{i}": f"{TOKEN}-{i}" for i in range(12)}  # an API key of its own per org
-    for key in keys.values():
-        sandbox.add_token(key)
-    env = {**os.environ, "VAULT_ADDR": vault.address, "VAULT_TOKEN": vault.root_token, **keys}
-    os.environ.update(env)
-    try:
-        with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
-            # 36 requests per key against 30 a minute: every key waits one window, all of them at once.
-            scenario(sandbox, env, Path(tmp), "limited", 12, 35, 30, args.parallelism, WINDOW_S)
-            # 101 requests per key under an announced 3,000 a minute: no wait at all.
-            scenario(sandbox, env, Path(tmp), "lifted", 3, 100, 3000, args.parallelism, 0.0)
-    finally:
-        sandbox.stop()
-        vault.stop()
+    with sandbox_and_vault() as (sandbox, _, env), tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
+        for key in keys.values():
+            sandbox.add_token(key)
+        env.update(keys)
+        os.environ.update(env)
+        # 36 requests per key against 30 a minute: every key waits one window, all of them at once.
+        scenario(sandbox, env, Path(tmp), "limited", 12, 35, 30, args.parallelism, WINDOW_S)
+        # 101 requests per key under an announced 3,000 a minute: no wait at all.
+        scenario(sandbox, env, Path(tmp), "lifted", 3, 100, 3000, args.parallelism, 0.0)
     return 0
 
 

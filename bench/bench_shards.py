@@ -18,16 +18,15 @@ import time
 from pathlib import Path
 
 import yaml
-from bench_plan import TOKEN, machine_speed, manifest, populate, timed
+from bench_plan import TOKEN, machine_speed, manifest, populate, sandbox_and_vault, scale_arguments, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reconciler.core.model import StoreConfig  # noqa: E402
 from reconciler.core.secret import Secret  # noqa: E402
-from reconciler.sandbox import Faults, Sandbox  # noqa: E402
+from reconciler.sandbox import Faults  # noqa: E402
 from reconciler.stores.vault import VaultStore  # noqa: E402
-from tests.fixtures.vault_server import start_openbao  # noqa: E402
 
 
 def shard_runs(py: list[str], path: Path, shards: int, parallelism: int, env: dict[str, str]) -> None:
@@ -73,48 +72,36 @@ def write_split(doc: dict[str, object], directory: Path, per_file: int = 250) ->
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--orgs", type=int, default=2000)
-    parser.add_argument("--webhooks", type=int, default=50)
-    parser.add_argument("--latency-ms", type=int, default=20)
-    parser.add_argument("--parallelism", type=int, default=8)
+    scale_arguments(parser, orgs=2000)
     parser.add_argument("--shards", type=int, default=4)
     args = parser.parse_args()
 
-    vault = start_openbao()
-    sandbox = Sandbox(port=0, token=TOKEN).start()
-    sandbox.set_faults(Faults(encrata_rate_limit=None))
-    env = {**os.environ, "BENCH_TOKEN": TOKEN, "VAULT_ADDR": vault.address, "VAULT_TOKEN": vault.root_token}
-    os.environ.update(env)
-    store = VaultStore(StoreConfig("vault", "vault", address=vault.address, token=Secret(vault.root_token),
-                                   path="bench"))
-    try:
-        with tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
-            doc = manifest(sandbox, args.orgs, args.webhooks, "org")
-            # One key per org, as a fleet of accounts has: the shard rule keeps orgs sharing a key together.
-            orgs = doc["organizations"]
-            assert isinstance(orgs, list)
-            for i, org in enumerate(orgs):
-                org["token"] = "${env:BENCH_TOKEN_" + str(i % 64) + "}"
-            env.update({f"BENCH_TOKEN_{i}": TOKEN for i in range(64)})
-            os.environ.update(env)
-            path = write_split(doc, Path(tmp) / "webhooks")
-            size = sum(f.stat().st_size for f in path.iterdir()) // 1024
-            print(f"setup: {args.orgs} orgs x {args.webhooks} webhooks = {args.orgs * args.webhooks} webhooks, "
-                  f"{size} KiB of YAML in {len(list(path.iterdir()))} files, 64 API keys, {os.cpu_count()} cores; "
-                  "machine speed "
-                  f"{machine_speed():.2f} s for sum(range(30M)) (lower is faster)")
-            populate(sandbox, doc, store)
-            sandbox.set_faults(Faults(latency_ms=args.latency_ms, encrata_rate_limit=None))
-            py = [sys.executable, "-m", "reconciler"]
-            wall, code, cpu = timed([*py, "plan", str(path), "--detailed-exitcode",
-                                     "--parallelism", str(args.parallelism)], env)
-            print(f"whole plan, one process: exit {code}, wall {wall:.2f} s, CPU {cpu:.2f} s")
-            shard_runs(py, path, args.shards, args.parallelism, env)
-            load = os.getloadavg()[0]
-            print(f"load average at the end: {load:.1f} (other processes share the machine)")
-    finally:
-        sandbox.stop()
-        vault.stop()
+    with sandbox_and_vault() as (sandbox, vault, env), tempfile.TemporaryDirectory(prefix="reconciler-bench-") as tmp:
+        store = VaultStore(StoreConfig("vault", "vault", address=vault.address, token=Secret(vault.root_token),
+                                       path="bench"))
+        doc = manifest(sandbox, args.orgs, args.webhooks, "org")
+        # One key per org, as a fleet of accounts has: the shard rule keeps orgs sharing a key together.
+        orgs = doc["organizations"]
+        assert isinstance(orgs, list)
+        for i, org in enumerate(orgs):
+            org["token"] = "${env:BENCH_TOKEN_" + str(i % 64) + "}"
+        env.update({f"BENCH_TOKEN_{i}": TOKEN for i in range(64)})
+        os.environ.update(env)
+        path = write_split(doc, Path(tmp) / "webhooks")
+        size = sum(f.stat().st_size for f in path.iterdir()) // 1024
+        print(f"setup: {args.orgs} orgs x {args.webhooks} webhooks = {args.orgs * args.webhooks} webhooks, "
+              f"{size} KiB of YAML in {len(list(path.iterdir()))} files, 64 API keys, {os.cpu_count()} cores; "
+              "machine speed "
+              f"{machine_speed():.2f} s for sum(range(30M)) (lower is faster)")
+        populate(sandbox, doc, store)
+        sandbox.set_faults(Faults(latency_ms=args.latency_ms, encrata_rate_limit=None))
+        py = [sys.executable, "-m", "reconciler"]
+        wall, code, cpu = timed([*py, "plan", str(path), "--detailed-exitcode",
+                                 "--parallelism", str(args.parallelism)], env)
+        print(f"whole plan, one process: exit {code}, wall {wall:.2f} s, CPU {cpu:.2f} s")
+        shard_runs(py, path, args.shards, args.parallelism, env)
+        load = os.getloadavg()[0]
+        print(f"load average at the end: {load:.1f} (other processes share the machine)")
     return 0
 
 

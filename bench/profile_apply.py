@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bench_plan import TOKEN, manifest
+from bench_plan import manifest, sandbox_and_vault, scale_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reconciler.sandbox import Faults, Sandbox, router, server  # noqa: E402
-from tests.fixtures.vault_server import start_openbao  # noqa: E402
+from reconciler.sandbox import Faults, router, server  # noqa: E402
 
 # (module, function or Class.method, label): the phases of `apply`, then the steps of one create.
 TIMED = (
@@ -152,42 +151,32 @@ def cpu_seconds(pid: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--orgs", type=int, default=20)
-    parser.add_argument("--webhooks", type=int, default=50)
-    parser.add_argument("--latency-ms", type=int, default=20)
-    parser.add_argument("--parallelism", type=int, default=8)
+    scale_arguments(parser, orgs=20)
     parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
         child(args.child)
         return 0
-    vault = start_openbao()
-    sandbox = Sandbox(port=0, token=TOKEN).start()
-    in_flight = InFlight()
-    server.dispatch = in_flight.wrap(router.dispatch)  # type: ignore[attr-defined]
-    env = {**os.environ, "BENCH_TOKEN": TOKEN, "VAULT_ADDR": vault.address, "VAULT_TOKEN": vault.root_token}
-    try:
-        with tempfile.TemporaryDirectory(prefix="reconciler-profile-") as tmp:
-            path = Path(tmp) / "creates.yaml"
-            path.write_text(yaml.safe_dump(manifest(sandbox, args.orgs, args.webhooks, "new"), sort_keys=False))
-            sandbox.set_faults(Faults(latency_ms=args.latency_ms, encrata_rate_limit=None))
-            assert vault.process is not None
-            vault_cpu, sandbox_cpu, started = cpu_seconds(vault.process.pid), time.process_time(), time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, __file__, "--child", "apply", str(path), "--auto-approve",
-                 "--parallelism", str(args.parallelism)],
-                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
-            )
-            wall = time.perf_counter() - started
-            print(f"apply of {args.orgs * args.webhooks} creates ({args.orgs} orgs, {args.latency_ms} ms, parallelism "
-                  f"{args.parallelism}): exit {done.returncode}, wall {wall:.2f} s, {len(sandbox.requests)} requests")
-            print(done.stderr.rstrip())
-            print(in_flight.report())
-            print(f"CPU beside it: OpenBao {cpu_seconds(vault.process.pid) - vault_cpu:.2f} s, the sandbox "
-                  f"{time.process_time() - sandbox_cpu:.2f} s")
-    finally:
-        sandbox.stop()
-        vault.stop()
+    with sandbox_and_vault() as (sandbox, vault, env), tempfile.TemporaryDirectory(prefix="reconciler-profile-") as tmp:
+        in_flight = InFlight()
+        server.dispatch = in_flight.wrap(router.dispatch)  # type: ignore[attr-defined]
+        path = Path(tmp) / "creates.yaml"
+        path.write_text(yaml.safe_dump(manifest(sandbox, args.orgs, args.webhooks, "new"), sort_keys=False))
+        sandbox.set_faults(Faults(latency_ms=args.latency_ms, encrata_rate_limit=None))
+        assert vault.process is not None
+        vault_cpu, sandbox_cpu, started = cpu_seconds(vault.process.pid), time.process_time(), time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", "apply", str(path), "--auto-approve",
+             "--parallelism", str(args.parallelism)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+        )
+        wall = time.perf_counter() - started
+        print(f"apply of {args.orgs * args.webhooks} creates ({args.orgs} orgs, {args.latency_ms} ms, parallelism "
+              f"{args.parallelism}): exit {done.returncode}, wall {wall:.2f} s, {len(sandbox.requests)} requests")
+        print(done.stderr.rstrip())
+        print(in_flight.report())
+        print(f"CPU beside it: OpenBao {cpu_seconds(vault.process.pid) - vault_cpu:.2f} s, the sandbox "
+              f"{time.process_time() - sandbox_cpu:.2f} s")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -26,9 +27,13 @@ TOKEN = "sandbox-token"
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The plugin installed by pip into a folder of its own (a test must not change the shared venv)."""
     target = tmp_path_factory.mktemp("plugin-site")
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources, and a stale build/ in the
+    # checkout would be type-checked (and fail) on the next `make test`.
+    source = tmp_path_factory.mktemp("plugin-source") / "hookrelay"
+    shutil.copytree(PLUGIN, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
     subprocess.run(
-        [*pip, "--target", str(target), str(PLUGIN)],
+        [*pip, "--target", str(target), str(source)],
         check=True,
         capture_output=True,
         text=True,
