@@ -20,10 +20,12 @@ from reconciler.core.plan import Change, Create, Delete, Plan, Replace, Rotate, 
 from reconciler.core.planner import field_changes
 from reconciler.core.secret import Secret
 from reconciler.engine import recovery
+from reconciler.engine.offslot import StoreOffSlot
 from reconciler.engine.parallel import parallel_map
 from reconciler.engine.reading import OrgState
 from reconciler.engine.session import Session
 from reconciler.runtime import slots
+from reconciler.stores.base import SecretStore
 
 log = logging.getLogger("reconciler.apply")
 
@@ -58,9 +60,6 @@ class ApplyReport:
 # Threads per `--parallelism` slot in apply: enough for orgs to take the slots that rate-limited ones give back.
 _WAITING_FACTOR = 4
 
-
-# The secret store's methods that wait for I/O (reconciler/stores/base.py).
-_STORE_IO = ("preflight", "read", "write", "delete", "read_index", "write_index", "names")
 
 # Creates whose index entries (the id in place of the pending mark) are written together. Each secret is still
 # stored before the org's next API call; only the index lags, so a run killed meanwhile leaves at most this
@@ -122,10 +121,7 @@ class OrgApplier:
         self.org = state.org
         self.caps = state.caps
         self.provider = session.provider(state.org)
-        # Store I/O gives the org's `--parallelism` slot to another org meanwhile: the slots bound the API
-        # requests in flight, and the store writes held one idle for a third of each create (13.5 of 38 ms;
-        # 1,000 creates in 20 orgs 6.6 -> 5.8 s, bench/README.md).
-        self.store = slots.releasing(session.store(state.org), _STORE_IO)
+        self.store: SecretStore = StoreOffSlot(session.store(state.org))  # I/O gives the slot back meanwhile
         self.index = dict(state.index)
         self.outcomes: list[Outcome] = []  # filled as changes finish, so an interrupted run still reports
         self.underway: Change | None = None  # the change being executed, for a run interrupted meanwhile

@@ -7,12 +7,8 @@ a 429's Retry-After) runs under `released`, which gives the slot back and takes 
 from __future__ import annotations
 
 import contextlib
-import functools
 import threading
-from collections.abc import Collection, Iterator
-from typing import Any, TypeVar, cast
-
-T = TypeVar("T")
+from collections.abc import Iterator
 
 _local = threading.local()
 
@@ -40,26 +36,3 @@ def released() -> Iterator[None]:
         yield
     finally:
         slots.acquire()
-
-
-def releasing(inner: T, methods: Collection[str]) -> T:
-    """`inner`, its `methods` run under `released`: e.g. a secret store's I/O, which sends no API request."""
-    return cast(T, _Releasing(inner, frozenset(methods)))
-
-
-class _Releasing:
-    def __init__(self, inner: object, methods: frozenset[str]) -> None:
-        self._inner = inner
-        self._methods = methods
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._inner, name)
-        if name not in self._methods:
-            return attr
-
-        @functools.wraps(attr)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with released():
-                return attr(*args, **kwargs)
-
-        return call
