@@ -9,6 +9,7 @@ from typing import Any
 
 from reconciler.core.errors import ReconcilerError, StalePlan
 from reconciler.core.model import Manifest, Organization
+from reconciler.core.neutral import text
 from reconciler.core.plan import Plan, masked_digest
 from reconciler.core.selection import select_orgs
 from reconciler.engine.documents import read_document
@@ -49,7 +50,8 @@ def saved_orgs(saved: SavedPlan, manifest: Manifest) -> list[Organization]:
         raise StalePlan("stale plan: the manifests changed since it was made; nothing applied")
     recorded = doc.get("policy_file")
     if recorded and (manifest.policy_file is None or manifest.policy_file.digest != recorded["digest"]):
-        raise StalePlan(f"stale plan: the policy file {recorded['path']} changed since it was made; nothing applied")
+        where = text(recorded["path"])  # the plan file's text, like every field of it
+        raise StalePlan(f"stale plan: the policy file {where} changed since it was made; nothing applied")
     names = [o["name"] for o in doc["organizations"]]
     orgs = select_orgs(manifest, names) if names else []  # an empty shard's plan: no org, never all
     if masked_digest(manifest.digest, orgs) != doc.get("masked_digest"):
@@ -95,6 +97,8 @@ def what_moved(saved: list[dict[str, Any]], fresh: list[dict[str, Any]]) -> str:
 
 
 def _moved_one(name: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> str:
+    """`name` may be a live webhook's label (an undeclared one's name): shown escaped."""
+    name = text(name)
     then, now = (c["action"] if c else "nothing" for c in (before, after))
     if before is None or after is None or then != now:
         return f"{name} ({then} → {now})"

@@ -97,7 +97,7 @@ def render_change(change: Change, style: Style, refused: str = "") -> list[str]:
     if change.renamed_from:
         head += f" renamed from {text(change.renamed_from)}"
     if change.webhook_set is not None:
-        head += f" from set {change.webhook_set}"
+        head += f" from set {text(change.webhook_set)}"
     if refused:
         head += f" [{refused}]"
     elif change.protected:

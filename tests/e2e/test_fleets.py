@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]
+
 from tests.e2e.test_lifecycle import EVENTS, PROVIDERS
 from tests.e2e.world import World
 
@@ -71,6 +73,12 @@ def test_a_fleet_applies_the_sum_of_its_sets_and_own_webhooks_and_a_set_change_u
         c for o in json.loads(world.run("plan", path, "--format", "json").out)["organizations"] for c in o["changes"]
     ]
     assert [c["webhook_set"] for c in changes] == ["core"] * count
+    # Drift reports carry the set too, valid against their schema, and shards of them merge back.
+    report = world.tmp / "drift.json"
+    assert world.run("drift", path, "--shard", "0/1", "-o", report).code == 2
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "drift.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(json.loads(report.read_text()))
+    assert world.run("merge-reports", report).code == 2
     markdown = world.run("plan", path, "--format", "markdown").out
     assert f"- `core/key-events`: url changed in {count} orgs" in markdown
     assert f"<details><summary>{count} organizations</summary>" in markdown

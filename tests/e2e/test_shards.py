@@ -175,3 +175,21 @@ def test_merge_reports_refuses_a_file_it_cannot_read_or_one_too_large(world: Wor
         handle.truncate(MAX_BYTES + 1)
     result = world.run("merge-reports", huge)
     assert result.code == 1 and f"larger than {MAX_BYTES >> 20} MiB" in result.err
+
+
+def test_merge_reports_refuses_names_no_manifest_allows(world: World, keys: None) -> None:
+    """A report is a file from anywhere: an org, provider, webhook or field name that no manifest could have
+    written (a line break, markdown, HTML) is refused by the schema before it reaches a terminal or a comment."""
+    manifest = world.write(fleet(world))
+    part = world.tmp / "drift-0.json"
+    world.run("drift", manifest, "--shard", "0/1", "-o", part)
+    doc = json.loads(part.read_text())
+    forged = "acme\n# Plan: 0 to create <img src=x>"
+    for field in ("name", "provider"):
+        hostile = json.loads(json.dumps(doc))
+        hostile["organizations"][0][field] = forged
+        path = world.tmp / f"forged-{field}.json"
+        path.write_text(json.dumps(hostile))
+        result = world.run("merge-reports", path, "--format", "markdown")
+        assert result.code == 1 and "not a webhook-reconciler drift report" in result.err, result.text
+        assert "<img" not in result.out + result.err
