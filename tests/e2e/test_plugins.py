@@ -170,7 +170,7 @@ def test_without_the_plugin_the_error_lists_what_is_installed(world: World) -> N
 KIT = """
 import json, sys
 from reconciler.devtools.conformance import differences, lifecycle
-from webhook_reconciler_hookrelay import CAPABILITIES
+from webhook_reconciler_hookrelay.plugin import CAPABILITIES
 from webhook_reconciler_hookrelay.emulator import FACTS
 print(json.dumps([differences(CAPABILITIES, FACTS), lifecycle("hookrelay", sys.argv[1], "sandbox-token")]))
 """
@@ -188,3 +188,19 @@ def test_the_plugin_passes_the_conformance_kit(world: World, site: Path, sandbox
         check=True,
     )
     assert json.loads(done.stdout) == [[], []]
+
+
+def test_the_plugins_emulator_loads_nothing_of_the_product_but_the_sandbox(world: World, site: Path) -> None:
+    """An emulator is a check only while it is written apart from the product's tables: loading the plugin's
+    emulator (as `reconciler sandbox` does, through its entry point) imports no product module."""
+    code = (
+        "import sys\n"
+        "from importlib.metadata import entry_points\n"
+        "(point,) = [p for p in entry_points(group='webhook_reconciler.emulators') if p.name == 'hookrelay']\n"
+        "point.load()\n"
+        "loaded = [m for m in sys.modules if m.startswith('reconciler') and not m.startswith('reconciler.sandbox')]\n"
+        "print(sorted(loaded))\n"
+    )
+    env = environment(world, site)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "['reconciler']"  # the package itself, an empty __init__

@@ -9,7 +9,7 @@ from reconciler.core.capabilities import Capabilities
 from reconciler.core.model import DesiredWebhook, LiveWebhook
 from reconciler.core.secret import Secret
 from reconciler.providers.translate import Adapter, JsonObject, event_list, flag, merged, segment, text
-from webhook_reconciler_hookrelay import CAPABILITIES
+from webhook_reconciler_hookrelay.plugin import CAPABILITIES
 
 PATH = "/api/v2/hooks"
 

@@ -1,4 +1,4 @@
-"""Hookrelay: an example provider plugin for webhook-reconciler (contract §8)."""
+"""Hookrelay's plugin object: the API's capabilities (validation and planning read only these) and its adapter."""
 
 from __future__ import annotations
 
