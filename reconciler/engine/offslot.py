@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from reconciler.core.model import IndexEntry, SecretRecord
 from reconciler.runtime import slots
 from reconciler.runtime.locking import Holder, OrgLock
-from reconciler.stores.base import SecretStore
+from reconciler.stores.base import SecretStore, lists_cheaply
 
 
 class StoreOffSlot:
@@ -21,6 +21,7 @@ class StoreOffSlot:
     def __init__(self, inner: SecretStore) -> None:
         self.inner = inner
         self.name = inner.name
+        self.lists_cheaply = lists_cheaply(inner)
 
     def preflight(self) -> None:
         with slots.released():

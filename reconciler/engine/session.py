@@ -25,6 +25,7 @@ class Session:
     read_only: bool
     parallelism: int = DEFAULT_PARALLELISM
     _stores: dict[str, SecretStore] = field(default_factory=dict)
+    _providers: dict[str, Provider] = field(default_factory=dict)
     _checked: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     interrupted: threading.Event = field(default_factory=threading.Event)  # set on Ctrl-C: start nothing new
@@ -40,9 +41,13 @@ class Session:
         self.list_slots = threading.BoundedSemaphore(max(1, self.parallelism))
 
     def provider(self, org: Organization) -> Provider:
-        from reconciler.plugins import open_provider
+        with self._lock:
+            if org.name not in self._providers:
+                from reconciler.plugins import open_provider
 
-        return open_provider(org.provider, org.base_url, org.token, read_only=self.read_only)
+                opened = open_provider(org.provider, org.base_url, org.token, read_only=self.read_only)
+                self._providers[org.name] = opened
+            return self._providers[org.name]
 
     def store(self, org: Organization) -> SecretStore:
         with self._lock:

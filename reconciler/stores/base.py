@@ -11,6 +11,10 @@ from reconciler.runtime.locking import Holder, OrgLock
 
 
 class SecretStore(Protocol):
+    """A store may also say `lists_cheaply = True` (`names` is one request, cheaper than reading records one
+    by one: a new org's plan then lists instead of reading every declared webhook's record, engine/reading.py);
+    optional, so a plugin's store written without it still works (read with `lists_cheaply()` below)."""
+
     name: str  # the manifest's store name
 
     def preflight(self) -> None:
@@ -43,6 +47,10 @@ class SecretStore(Protocol):
     def org_lock(self, org: str, me: Holder) -> OrgLock:
         """The org's lock (contract §5.1) as run `me` would take it; no I/O until it is tried."""
         ...
+
+
+def lists_cheaply(store: object) -> bool:
+    return bool(getattr(store, "lists_cheaply", False))
 
 
 @dataclass(frozen=True)
