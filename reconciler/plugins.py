@@ -31,7 +31,6 @@ log = logging.getLogger("reconciler.plugins")
 
 PROVIDERS_GROUP = "webhook_reconciler.providers"
 STORES_GROUP = "webhook_reconciler.secret_stores"
-EMULATORS_GROUP = "webhook_reconciler.emulators"
 
 
 def load(reference: str) -> Any:

@@ -201,6 +201,11 @@ class SecretRecord:
     rotated_at: str | None = None
     protect: bool = False
 
+    @property
+    def set_at(self) -> str:
+        """When its secret was set: rotated, else created. ISO-8601 UTC stamps compare as strings."""
+        return self.rotated_at or self.created_at
+
 
 @dataclass(frozen=True)
 class SecretAge:

@@ -174,7 +174,7 @@ def flush_recovery(session: Session, org: Organization) -> list[str]:
     for path, webhook, record in pending(org.name):
         store = session.store(org)
         current = store.read(org.name, webhook)
-        if current is not None and current.webhook_id != record.webhook_id and _set_at(current) > _set_at(record):
+        if current is not None and current.webhook_id != record.webhook_id and current.set_at > record.set_at:
             # A later run already stored a newer secret under this name: never overwrite it; keep the file.
             stored.append(f"{org.name}/{webhook}: a newer secret is stored; the recovered one stays in {path}")
             continue
@@ -185,8 +185,3 @@ def flush_recovery(session: Session, org: Organization) -> list[str]:
         path.unlink()
         stored.append(f"{org.name}/{webhook}: recovered secret stored in {store.location(org.name, webhook)}")
     return stored
-
-
-def _set_at(record: SecretRecord) -> str:
-    """When a record's secret was set; ISO-8601 UTC stamps compare as strings."""
-    return record.rotated_at or record.created_at

@@ -24,7 +24,7 @@ def secrets_due(store: SecretStore, org: Organization, now: datetime | None = No
             record = store.read(org.name, name)
             if record is None:
                 continue
-            since = record.rotated_at or record.created_at
+            since = record.set_at
             if parse_stamp(since) <= now - timedelta(days=hook.rotate_after_days):
                 due[hook.name] = SecretAge(record.webhook_id, since)
             break

@@ -63,7 +63,7 @@ def open_target(manifest: Manifest, name: str, *, lock_timeout: float | None = N
         if lock_timeout is not None:
             session.lock_timeout = lock_timeout
             org_name = name.partition("/")[0]
-            org = next((o for o in manifest.organizations if o.name == org_name), None)
+            org = next((o for o in manifest.organizations if o.name == org_name), None)  # unknown: said below
             if org is not None and (why := session.lock_orgs([org]).get(org_name)):
                 raise ReconcilerError(f"{org_name}: {why}")
         state, hook, live, stored_as = resolve_target(manifest, session, name)

@@ -231,13 +231,14 @@ def import_org(request: ImportRequest) -> tuple[str, int, str]:
     if not NAME_PATTERN.match(org):
         raise ReconcilerError(f"organization name '{org}' must match {NAME_PATTERN.pattern}")
     live = open_provider(request.provider, base_url, request.token, read_only=True).list()
-    text = manifest_text(org, request.provider, base_url, request.token_env, request.secret_store, caps, live)
-    return text, len(live), org
+    written = manifest_text(org, request.provider, base_url, request.token_env, request.secret_store, caps, live)
+    return written, len(live), org
 
 
 def org_lock(manifest: Manifest, name: str) -> OrgLock:
     """The lock of org `name` in its secret store, for `unlock` to read and remove."""
-    org = next((o for o in manifest.organizations if o.name == name), None)
-    if org is None:
-        raise ReconcilerError(f"unknown organization '{name}'")
+    try:
+        org = manifest.org(name)
+    except KeyError:
+        raise ReconcilerError(f"unknown organization '{name}'") from None
     return open_store(manifest.store(org.secret_store)).org_lock(org.name, Holder.this_run())
