@@ -26,6 +26,7 @@ from reconciler.stores.codec import (
     record_from_fields,
 )
 from reconciler.stores.file_lock import FileLock
+from reconciler.stores.secret_service import pin_default_collection
 
 T = TypeVar("T")
 
@@ -158,8 +159,10 @@ class KeyringStore:
 
             if not isinstance(backend, SecretService.Keyring):
                 return None
-            items = backend.get_preferred_collection().search_items({"service": self.service})  # type: ignore[no-untyped-call]
-            usernames = (item.get_attributes().get("username", "") for item in items)
+            collection = backend.get_preferred_collection()  # type: ignore[no-untyped-call]
+            with contextlib.closing(collection.connection):  # keyring's own calls close theirs too
+                items = collection.search_items({"service": self.service})
+                usernames = [item.get_attributes().get("username", "") for item in items]
             prefix = f"{org}/"
             return sorted(
                 {u[len(prefix) : -len("#meta")] for u in usernames if u.startswith(prefix) and u.endswith("#meta")}
@@ -190,6 +193,7 @@ class KeyringStore:
             try:
                 if self._backend is None:
                     self._backend = keyring.get_keyring()
+                    pin_default_collection(self._backend)
                 return call(self._backend)
             except Exception as exc:
                 raise SecretStoreError(self._failure(operation, username, exc, secret)) from None
