@@ -141,6 +141,11 @@ class Manifest:
     # (a variable not set) is counted here but not built.
     declared: tuple[int, int] = (0, 0)
     policy_file: PolicyFile | None = None  # `--policy FILE`, which the manifests' policy can only narrow
+    # (org, store) for every org whose name and store could be read, built or not, and (store, variables) for
+    # each store left out because variables its settings use are not set: with `validate --offline`, what
+    # `unlock` needs of an org whose token is not in the environment.
+    placements: tuple[tuple[str, str], ...] = ()
+    unset_store_variables: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def store(self, name: str) -> StoreConfig:
         for store in self.stores:

@@ -236,9 +236,16 @@ def import_org(request: ImportRequest) -> tuple[str, int, str]:
 
 
 def org_lock(manifest: Manifest, name: str) -> OrgLock:
-    """The lock of org `name` in its secret store, for `unlock` to read and remove."""
-    try:
-        org = manifest.org(name)
-    except KeyError:
-        raise ReconcilerError(f"unknown organization '{name}'") from None
-    return open_store(manifest.store(org.secret_store)).org_lock(org.name, Holder.this_run())
+    """The lock of org `name` in its secret store, for `unlock` to read and remove. `manifest` may be loaded
+    offline: the org's token is not needed, only its store's settings."""
+    store = dict(manifest.placements).get(name)
+    if store is None:
+        raise ReconcilerError(f"unknown organization '{text(name)}'")
+    unset = dict(manifest.unset_store_variables).get(store)
+    if unset:
+        names = ", ".join(unset)
+        raise ReconcilerError(
+            f"secret store '{store}' of organization '{text(name)}' needs environment variables that are not "
+            f"set: {names}; set them and run again"
+        )
+    return open_store(manifest.store(store)).org_lock(name, Holder.this_run())

@@ -72,6 +72,8 @@ def load_manifests(
         warnings=tuple(_unique(warnings)),
         declared=built.declared,
         policy_file=policy_ref,
+        placements=built.placements,
+        unset_store_variables=built.unset_store_variables,
     )
 
 

@@ -39,6 +39,8 @@ class Built:
     problems: tuple[Problem, ...]
     warnings: tuple[Problem, ...] = ()
     declared: tuple[int, int] = (0, 0)  # organizations and webhooks as written, built or not
+    placements: tuple[tuple[str, str], ...] = ()  # (org, store), built or not
+    unset_store_variables: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (store, variables), offline only
 
 
 def build(docs: list[Document], base_policy: Policy | None = None) -> Built:
@@ -58,6 +60,8 @@ def build(docs: list[Document], base_policy: Policy | None = None) -> Built:
         tuple(builder.problems),
         tuple(builder.warnings),
         (builder.declared_orgs, builder.declared_webhooks),
+        tuple(builder.placements.items()),
+        tuple(builder.unset_store_variables.items()),
     )
 
 
@@ -108,6 +112,8 @@ class _Builder:
         self.store_sites: dict[str, str] = {}  # name -> where first defined
         self.policy_site: str | None = None
         self.org_sites: dict[str, str] = {}
+        self.placements: dict[str, str] = {}  # org -> store, for orgs built or not
+        self.unset_store_variables: dict[str, tuple[str, ...]] = {}
 
     def _problem(self, problem: Problem | None) -> None:
         if problem is not None:
@@ -125,6 +131,9 @@ class _Builder:
                 continue
             self.store_sites[name] = doc.location(path, key=True)
             if not isinstance(spec, YMap) or not doc.ok(path):
+                unset = {ref for at, refs in doc.refs.items() if at[:2] == path and at in doc.broken for ref in refs}
+                if unset:
+                    self.unset_store_variables[name] = tuple(sorted(unset))
                 continue
             if store_plugin(spec["type"]) is None:
                 installed = list(store_plugins())
@@ -206,6 +215,8 @@ class _Builder:
         if "token" in raw and doc.ok((*path, "token")):
             token = _secret(doc, (*path, "token"), self.problems)
         store = self._store_of(doc, path, raw)
+        if name is not None and store is not None:
+            self.placements.setdefault(name, store)
         webhooks = self._webhooks(doc, path, raw, caps)
         if name is None or caps is None or base_url is None or token is None or store is None:
             return None  # a problem was reported above (or by the schema)

@@ -302,6 +302,41 @@ def test_unlock_removes_a_lock_left_by_a_run_elsewhere(vault_setup: Setup) -> No
     vault_setup.converged(orgs, path)
 
 
+def test_unlock_needs_only_the_store_settings_not_the_api_tokens(setup: Setup) -> None:
+    """Whoever clears a lock has the store's credentials, not necessarily every org's API token: unlock loads the
+    manifests as `validate --offline` does."""
+    world = setup.world
+    path = setup.write(specs(("ingate", "keeptrusts"), 1))
+    if setup.vault:
+        elsewhere = Holder("ci-runner-7", 4242, "2026-12-07T08:00:00Z", "r1", None, time.time() + 600)
+        client = setup.vault.server.client().secrets.kv.v2
+        client.create_or_update_secret(path=f"{setup.vault.path}/lock-ingate/_lock", secret=elsewhere.fields(), cas=0)
+    with pytest.MonkeyPatch.context() as patch:  # the world checks that token's absence from output at the end
+        patch.delenv(TOKEN_ENV)
+        result = world.run("unlock", path, "lock-ingate", "--yes")
+        unknown = world.run("unlock", path, "lock-nobody", "--yes")
+    assert result.code == 0, result.text
+    assert result.err == ""  # no warning about the tokens it did not need
+    if setup.vault:
+        assert "locked by host ci-runner-7, pid 4242" in result.out and "lock removed" in result.out
+        assert setup.vault.read("lock-ingate", "_lock") is None
+    else:
+        assert "lock-ingate is not locked." in result.out
+    assert unknown.code == 1 and "unknown organization 'lock-nobody'" in unknown.err, unknown.text
+
+
+def test_unlock_names_the_store_variables_it_needs(vault_setup: Setup) -> None:
+    path = vault_setup.write(specs(("ingate",), 1))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv(VAULT_TOKEN_ENV)
+        result = vault_setup.world.run("unlock", path, "lock-ingate", "--yes")
+    assert result.code == 1
+    assert (
+        f"secret store 'team-vault' of organization 'lock-ingate' needs environment variables that are not set: "
+        f"{VAULT_TOKEN_ENV}; set them and run again"
+    ) in result.err, result.text
+
+
 def test_an_expired_vault_lock_is_taken_over(vault_setup: Setup) -> None:
     world = vault_setup.world
     orgs = specs(("infraaudit",), 1)
