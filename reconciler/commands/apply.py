@@ -11,7 +11,7 @@ from typing import Any
 from reconciler.commands import output
 from reconciler.commands.common import add_lock_timeout, add_policy, add_selection, load
 from reconciler.core import neutral
-from reconciler.core.errors import ReconcilerError
+from reconciler.core.errors import ReconcilerError, StalePlan, UnsafePlan
 from reconciler.core.exits import Exit
 from reconciler.core.plan import Plan, action_counts, webhook_counts
 from reconciler.engine import usecases
@@ -53,7 +53,13 @@ def run(args: argparse.Namespace) -> int:
         manifest = load(args.paths, args.policy)
         orgs = usecases.Selection(args.orgs, args.exclude_orgs, args.shard).of(manifest)
     options = usecases.ApplyOptions(args.parallelism, args.lock_timeout, args.allow_deletes)
-    result = usecases.apply(manifest, TerminalUI(args, saved), options, orgs=orgs, saved=saved)
+    try:
+        result = usecases.apply(manifest, TerminalUI(args, saved), options, orgs=orgs, saved=saved)
+    except (UnsafePlan, StalePlan) as exc:
+        # contract §4: the one-line result, under --quiet too; the reasons follow on stderr.
+        why = "unsafe plan" if isinstance(exc, UnsafePlan) else "stale plan"
+        output.emit(f"Apply refused ({why}, exit 3); nothing changed.", always=True)
+        raise
     return outcome(result)
 
 

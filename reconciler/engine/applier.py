@@ -123,6 +123,7 @@ class OrgApplier:
         self.provider = session.provider(state.org)
         self.store: SecretStore = StoreOffSlot(session.store(state.org))  # I/O gives the slot back meanwhile
         self.index = dict(state.index)
+        self.saved = dict(state.index)  # the index as this run last wrote it (see save_index)
         self.outcomes: list[Outcome] = []  # filled as changes finish, so an interrupted run still reports
         self.underway: Change | None = None  # the change being executed, for a run interrupted meanwhile
         self.unsure: set[str] = set()  # webhooks whose create may have happened unseen
@@ -172,13 +173,31 @@ class OrgApplier:
         self.flush_index()
         return self.outcomes
 
+    def save_index(self) -> None:
+        """Write the org's index. While this run holds the org's lock (contract §5.1) the index is its own. Once
+        another run has taken the lock over (this run stalled past the lease), the index in the store is that
+        run's: only the entries this run changed since its last write are applied to it, so the change in flight,
+        the marks taken back and the other run's entries all survive."""
+        if self.session.lock_lost(self.org.name):
+            merged = self.store.read_index(self.org.name) or {}
+            for name in self.saved.keys() | self.index.keys():
+                if self.saved.get(name) != self.index.get(name):
+                    if name in self.index:
+                        merged[name] = self.index[name]
+                    else:
+                        merged.pop(name, None)
+            self.store.write_index(self.org.name, merged)
+        else:
+            self.store.write_index(self.org.name, self.index)
+        self.saved = dict(self.index)
+
     def flush_index(self) -> None:
         """Write the index entries batched by `keep_secret`. Like `unmark`, a failure is logged, not raised:
         the secrets are stored, and an entry left pending only costs a needless new secret."""
         if not self.unindexed:
             return
         try:
-            self.store.write_index(self.org.name, self.index)
+            self.save_index()
         except ReconcilerError as exc:
             log.warning("%s: could not record %d new webhook(s) in the index: %s", self.org.name, self.unindexed, exc)
         self.unindexed = 0
@@ -197,7 +216,7 @@ class OrgApplier:
                 self.index[change.webhook] = IndexEntry(change.webhook_id or "", protect, pending=True)
         if before:
             self.session.preflight(self.org)  # the store must be proven before the first write to it
-            self.store.write_index(self.org.name, self.index)
+            self.save_index()
         return before
 
     def unmark(self, restore: dict[str, IndexEntry | None]) -> None:
@@ -215,7 +234,7 @@ class OrgApplier:
         if not changed:
             return
         try:
-            self.store.write_index(self.org.name, self.index)
+            self.save_index()
         except ReconcilerError as exc:
             log.warning("%s: could not clear pending marks in the index: %s", self.org.name, exc)
 
@@ -315,7 +334,7 @@ class OrgApplier:
         self.unindexed += 1
         # A re-created webhook's entry is written at once: its mark still names the old webhook, deleted next.
         if rotation or self.unindexed >= INDEX_BATCH:
-            self.store.write_index(self.org.name, self.index)
+            self.save_index()
             self.unindexed = 0
 
     def store_rotated(self, name: str, record: SecretRecord) -> None:
@@ -359,7 +378,7 @@ class OrgApplier:
                 self.store.write(self.org.name, hook.name, moved)
         self.index.pop(old_name, None)
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
-        self.store.write_index(self.org.name, self.index)
+        self.save_index()
         if old_name == hook.name:
             return f"updated {text(live.id)}", live
         self.store.delete(self.org.name, old_name)
@@ -400,7 +419,7 @@ class OrgApplier:
         else:
             self.store_rotated(hook.name, record(self.provider.rotate(live, None)))
         self.index[hook.name] = IndexEntry(live.id, hook.protect)
-        self.store.write_index(self.org.name, self.index)
+        self.save_index()
         self.forget_earlier_name(renamed_from, hook.name)
         return f"secret rotated in place (id {text(live.id)}); stored in {where}"
 
@@ -440,7 +459,7 @@ class OrgApplier:
         if earlier and earlier != name:
             self.store.delete(self.org.name, earlier)
             self.index.pop(earlier, None)
-            self.store.write_index(self.org.name, self.index)
+            self.save_index()
 
     # -- delete ---------------------------------------------------------------------------------
 
@@ -450,5 +469,5 @@ class OrgApplier:
             if entry.webhook_id == webhook_id:
                 self.store.delete(self.org.name, name)
                 del self.index[name]
-                self.store.write_index(self.org.name, self.index)
+                self.save_index()
         return f"deleted {text(webhook_id)}"

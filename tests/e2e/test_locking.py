@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from reconciler.cli import main
+from reconciler.core.model import IndexEntry
 from reconciler.runtime.locking import Holder, OrgLock, parse_duration
 from reconciler.sandbox import Faults
 from reconciler.stores.keyring import KeyringStore
@@ -372,6 +374,45 @@ def test_a_vault_lock_is_renewed_while_held_and_lapses_when_not(
     assert not mine.renew()  # the first holder learns that it lost the lock
     theirs.release()
     assert mine.holder() is None
+
+
+def test_a_run_whose_lock_is_taken_over_starts_nothing_new_and_keeps_the_other_runs_index(
+    vault_setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that stalled past its lease finds its lock taken over: the change in flight finishes, no other starts,
+    and its index writes apply only its own entries to the other run's index, never overwrite it."""
+    from reconciler.runtime import locking
+
+    monkeypatch.setattr(locking, "LEASE", 0.6)  # renewed every 0.2 s
+    world, vault = vault_setup.world, vault_setup.vault
+    assert vault is not None
+    org = "lock-ingate"
+    path = vault_setup.write(specs(("ingate",), 3))
+    world.sandbox.set_faults(Faults(latency_ms=800))  # each create stays in flight for a while
+    store = VaultStore(vault.server.config(path=vault.path))
+    done: list[Any] = []
+    run = threading.Thread(target=lambda: done.append(world.run(*apply_args(path))))
+    run.start()
+    deadline = time.monotonic() + WAIT_LIMIT
+    while not any(entry.pending for entry in (store.read_index(org) or {}).values()):  # marked: creating now
+        assert time.monotonic() < deadline and run.is_alive(), done
+        time.sleep(0.02)
+    # Another run takes the lock over and writes an index of its own.
+    other = Holder("ci-runner-7", 4242, "2026-12-07T08:00:00Z", "r2", None, time.time() + 600)
+    vault.server.client().secrets.kv.v2.create_or_update_secret(path=f"{vault.path}/{org}/_lock", secret=other.fields())
+    store.write_index(org, {"theirs": IndexEntry("wh_theirs", False)})
+    run.join(WAIT_LIMIT)
+    (result,) = done
+    assert result.code != 0, result.text
+    live = world.live("ingate", org)  # the change in flight (on a slow machine, perhaps one more)
+    assert 3 - len(live) == result.text.count("not attempted: another run took over this org's lock") >= 1
+    index = store.read_index(org) or {}
+    assert index.pop("theirs") == IndexEntry("wh_theirs", False), index
+    assert sorted(e.webhook_id for e in index.values()) == sorted(h["id"] for h in live), index
+    assert not any(e.pending for e in index.values()), index  # the marks of the changes not started: taken back
+    for name in index:
+        assert vault.read(org, name) is not None  # the secret of each webhook it did create is stored
+    assert vault.read(org, "_lock") is not None  # the other run's lock stays: this run only lets go of its own
 
 
 def test_unlock_refuses_a_file_lock_a_live_process_holds(keyring_setup: Setup) -> None:

@@ -114,6 +114,10 @@ def test_plan_shows_the_deletes_apply_will_refuse(world: World) -> None:
 
     refused = world.run("apply", after, "--auto-approve")
     assert refused.code == 3 and "nothing changed" in refused.err  # what the plan said
+    assert refused.out.splitlines()[-1] == "Apply refused (unsafe plan, exit 3); nothing changed."
+    quiet = world.run("apply", after, "--auto-approve", "-q")
+    assert (quiet.code, quiet.out) == (3, "Apply refused (unsafe plan, exit 3); nothing changed.\n")
+    assert "mass: the plan deletes 3 of 4 live webhooks" in quiet.err  # the reasons, on stderr
     assert json.loads(world.run("plan", after, "--format", "json").out)["summary"]["delete"] == 4
 
 
@@ -128,3 +132,14 @@ def test_plan_warns_of_a_description_the_provider_cannot_store_except_under_quie
     assert world.run("apply", path, "--auto-approve", "-q").code == 0
     (live,) = world.live("ingate", "acme")
     assert "description" not in live  # never sent
+
+
+def test_quiet_apply_of_a_stale_plan_says_it_was_refused(world: World) -> None:
+    path = world.write([world.org("acme", "ingate", [hook("ingate")])])
+    saved = str(world.tmp / "acme.plan")
+    assert world.run("plan", path, "-o", saved, "-q").code == 0
+    world.write([world.org("acme", "ingate", [hook("ingate", "other", "o")])])  # the manifest moved on
+    stale = world.run("apply", "--plan", saved, "-q")
+    assert (stale.code, stale.out) == (3, "Apply refused (stale plan, exit 3); nothing changed.\n")
+    assert "stale plan: the manifests changed since it was made" in stale.err
+    assert world.live("ingate", "acme") == []
