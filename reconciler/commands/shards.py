@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 from reconciler.commands import output
-from reconciler.commands.common import add_paths, load
+from reconciler.commands.common import add_paths
+from reconciler.core.errors import ReconcilerError
 from reconciler.core.exits import Exit
 from reconciler.core.shards import shard_of
+from reconciler.manifest import load_manifests
 
 
 def positive(text: str) -> int:
@@ -26,7 +28,15 @@ def add_parser(sub: argparse._SubParsersAction[Any]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    manifest = load(args.paths)
-    assignment = {org.name: shard_of(org, args.count) for org in manifest.organizations}
+    # Loaded as `validate --offline` does: a shard depends on token references, never their values, so an
+    # operator's laptop without the CI secrets gets the same assignment as the pipeline.
+    manifest = load_manifests(args.paths, offline=True)
+    outlined = {o.name for o in manifest.outlines}
+    if len(outlined) < manifest.declared[0]:
+        raise ReconcilerError(
+            f"{manifest.declared[0] - len(outlined)} organization(s) have a name or provider that could not be "
+            "read (an environment variable that is not set?): run `reconciler validate` to see where"
+        )
+    assignment = {org.name: shard_of(org, args.count) for org in manifest.outlines}
     output.emit(json.dumps({"count": args.count, "shards": assignment}, indent=2, sort_keys=True), always=True)
     return Exit.OK

@@ -126,6 +126,18 @@ class PolicyFile:
 
 
 @dataclass(frozen=True)
+class OrgOutline:
+    """What the manifests say of an organization without any `${env:}` value: its name, provider, token
+    reference as written and secret store. Known also for an org that `validate --offline` cannot build (its
+    token's variable not set): enough to find its lock (`unlock`) and its shard (`shards`)."""
+
+    name: str
+    provider: str
+    token_ref: str
+    secret_store: str
+
+
+@dataclass(frozen=True)
 class Manifest:
     """Everything the manifests declare, merged across files."""
 
@@ -141,11 +153,13 @@ class Manifest:
     # (a variable not set) is counted here but not built.
     declared: tuple[int, int] = (0, 0)
     policy_file: PolicyFile | None = None  # `--policy FILE`, which the manifests' policy can only narrow
-    # (org, store) for every org whose name and store could be read, built or not, and (store, variables) for
-    # each store left out because variables its settings use are not set: with `validate --offline`, what
-    # `unlock` needs of an org whose token is not in the environment.
-    placements: tuple[tuple[str, str], ...] = ()
+    # Each org's outline, built or not, and (store, variables) for each store left out because variables its
+    # settings use are not set: loaded offline, what `unlock` and `shards` need, no API token.
+    outlines: tuple[OrgOutline, ...] = ()
     unset_store_variables: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def outline(self, name: str) -> OrgOutline | None:
+        return next((o for o in self.outlines if o.name == name), None)
 
     def store(self, name: str) -> StoreConfig:
         for store in self.stores:

@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reconciler.core.model import Organization
+from reconciler.core.model import Organization, OrgOutline
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,12 @@ def parse(text: str) -> Shard:
     return shard
 
 
-def rate_group(org: Organization) -> str:
+def rate_group(org: Organization | OrgOutline) -> str:
     """The org's rate-limit group: its provider and the token reference it uses, as written."""
     return f"{org.provider}\n{org.token_ref}"
 
 
-def shard_of(org: Organization, count: int) -> int:
+def shard_of(org: Organization | OrgOutline, count: int) -> int:
     """sha256 of the group, never Python's hash(): that one differs from process to process."""
     digest = hashlib.sha256(rate_group(org).encode()).digest()
     return int.from_bytes(digest[:8], "big") % count

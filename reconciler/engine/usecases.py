@@ -238,9 +238,10 @@ def import_org(request: ImportRequest) -> tuple[str, int, str]:
 def org_lock(manifest: Manifest, name: str) -> OrgLock:
     """The lock of org `name` in its secret store, for `unlock` to read and remove. `manifest` may be loaded
     offline: the org's token is not needed, only its store's settings."""
-    store = dict(manifest.placements).get(name)
-    if store is None:
+    outline = manifest.outline(name)
+    if outline is None:
         raise ReconcilerError(f"unknown organization '{text(name)}'")
+    store = outline.secret_store
     unset = dict(manifest.unset_store_variables).get(store)
     if unset:
         names = ", ".join(unset)

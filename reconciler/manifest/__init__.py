@@ -72,7 +72,7 @@ def load_manifests(
         warnings=tuple(_unique(warnings)),
         declared=built.declared,
         policy_file=policy_ref,
-        placements=built.placements,
+        outlines=built.outlines,
         unset_store_variables=built.unset_store_variables,
     )
 

@@ -12,7 +12,15 @@ from typing import Any
 
 from reconciler.core.capabilities import Capabilities
 from reconciler.core.errors import Problem
-from reconciler.core.model import MASKED_FIELDS, DesiredWebhook, Location, Organization, Policy, StoreConfig
+from reconciler.core.model import (
+    MASKED_FIELDS,
+    DesiredWebhook,
+    Location,
+    Organization,
+    OrgOutline,
+    Policy,
+    StoreConfig,
+)
 from reconciler.core.secret import Secret
 from reconciler.core.urls import ambiguity, has_credentials, is_http_url
 from reconciler.manifest.policy import api_host_violations, policy_of, policy_violations
@@ -39,7 +47,7 @@ class Built:
     problems: tuple[Problem, ...]
     warnings: tuple[Problem, ...] = ()
     declared: tuple[int, int] = (0, 0)  # organizations and webhooks as written, built or not
-    placements: tuple[tuple[str, str], ...] = ()  # (org, store), built or not
+    outlines: tuple[OrgOutline, ...] = ()  # every org whose name, provider and store could be read
     unset_store_variables: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (store, variables), offline only
 
 
@@ -60,7 +68,7 @@ def build(docs: list[Document], base_policy: Policy | None = None) -> Built:
         tuple(builder.problems),
         tuple(builder.warnings),
         (builder.declared_orgs, builder.declared_webhooks),
-        tuple(builder.placements.items()),
+        tuple(builder.outlines.values()),
         tuple(builder.unset_store_variables.items()),
     )
 
@@ -112,7 +120,7 @@ class _Builder:
         self.store_sites: dict[str, str] = {}  # name -> where first defined
         self.policy_site: str | None = None
         self.org_sites: dict[str, str] = {}
-        self.placements: dict[str, str] = {}  # org -> store, for orgs built or not
+        self.outlines: dict[str, OrgOutline] = {}  # by name, for orgs built or not
         self.unset_store_variables: dict[str, tuple[str, ...]] = {}
 
     def _problem(self, problem: Problem | None) -> None:
@@ -215,8 +223,9 @@ class _Builder:
         if "token" in raw and doc.ok((*path, "token")):
             token = _secret(doc, (*path, "token"), self.problems)
         store = self._store_of(doc, path, raw)
-        if name is not None and store is not None:
-            self.placements.setdefault(name, store)
+        token_ref = "".join(f"${{env:{ref}}}" for ref in doc.refs.get((*path, "token"), ()))
+        if name is not None and caps is not None and store is not None and token_ref:
+            self.outlines.setdefault(name, OrgOutline(name, caps.name, token_ref, store))
         webhooks = self._webhooks(doc, path, raw, caps)
         if name is None or caps is None or base_url is None or token is None or store is None:
             return None  # a problem was reported above (or by the schema)
@@ -230,7 +239,7 @@ class _Builder:
             unmanaged=raw.get("unmanaged", "report"),
             webhooks=webhooks,
             location=_location(doc, path),
-            token_ref="".join(f"${{env:{ref}}}" for ref in doc.refs[(*path, "token")]),
+            token_ref=token_ref,
             name_from_env=(*path, "name") in doc.refs,
         )
 

@@ -75,6 +75,21 @@ def test_shards_prints_the_assignment_and_same_key_orgs_share_a_shard(world: Wor
     assert exited.value.code == 1
 
 
+def test_shards_needs_no_token_values(world: World, keys: None) -> None:
+    """A shard depends on token references, never their values: a laptop without the CI secrets gets the
+    pipeline's assignment. An org whose name cannot be read without the environment is an error, never left out."""
+    manifest = world.write(fleet(world))
+    with_keys = assignment(world, manifest, 4)
+    with pytest.MonkeyPatch.context() as patch:
+        for key in {key for _, _, key in FLEET}:
+            patch.delenv(key)
+        assert assignment(world, manifest, 4) == with_keys
+        named = world.write([*fleet(world), world.org("${env:ORG_NAME}", "ingate", [])], name="named.yaml")
+        unnamed = world.run("shards", named, "--count", "4")
+    assert unnamed.code == 1 and unnamed.out == "", unnamed.text
+    assert "1 organization(s) have a name or provider that could not be read" in unnamed.err, unnamed.err
+
+
 def test_sharded_plans_and_applies_touch_only_their_orgs(world: World, keys: None) -> None:
     manifest = world.write(fleet(world))
     shards = assignment(world, manifest, 3)
