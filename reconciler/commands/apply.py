@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     except (UnsafePlan, StalePlan) as exc:
         # contract §4: the one-line result, under --quiet too; the reasons follow on stderr.
         why = "unsafe plan" if isinstance(exc, UnsafePlan) else "stale plan"
-        output.emit(f"Apply refused ({why}, exit 3); nothing changed.", always=True)
+        output.emit(f"Apply refused ({why}, exit {int(exc.exit_code)}); nothing changed.", always=True)
         raise
     return outcome(result)
 

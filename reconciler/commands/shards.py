@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     if len(outlined) < manifest.declared[0]:
         raise ReconcilerError(
             f"{manifest.declared[0] - len(outlined)} organization(s) have a name or provider that could not be "
-            "read (an environment variable that is not set?): run `reconciler validate` to see where"
+            "read (an environment variable that is not set?): `reconciler validate --offline` shows where"
         )
     assignment = {org.name: shard_of(org, args.count) for org in manifest.outlines}
     output.emit(json.dumps({"count": args.count, "shards": assignment}, indent=2, sort_keys=True), always=True)

@@ -134,7 +134,7 @@ class OrgOutline:
     name: str
     provider: str
     token_ref: str
-    secret_store: str
+    secret_store: str | None  # None: it could not be read (an environment variable that is not set)
 
 
 @dataclass(frozen=True)

@@ -175,17 +175,21 @@ class OrgApplier:
 
     def save_index(self) -> None:
         """Write the org's index. While this run holds the org's lock (contract §5.1) the index is its own. Once
-        another run has taken the lock over (this run stalled past the lease), the index in the store is that
-        run's: only the entries this run changed since its last write are applied to it, so the change in flight,
-        the marks taken back and the other run's entries all survive."""
+        another run may have taken the lock over (this run stood still past the lease), the index in the store
+        may be that run's: this run's changes since its last write are applied to it only where the store still
+        holds what this run wrote, or nothing (a webhook it created); an entry the other run wrote stays."""
         if self.session.lock_lost(self.org.name):
             merged = self.store.read_index(self.org.name) or {}
             for name in self.saved.keys() | self.index.keys():
-                if self.saved.get(name) != self.index.get(name):
-                    if name in self.index:
-                        merged[name] = self.index[name]
-                    else:
-                        merged.pop(name, None)
+                before, now, current = self.saved.get(name), self.index.get(name), merged.get(name)
+                if before == now:
+                    continue
+                if current != before and not (current is None and now is not None):
+                    log.warning("%s: the index entry of %s is the other run's now; kept", self.org.name, name)
+                elif now is None:
+                    merged.pop(name, None)
+                else:
+                    merged[name] = now
             self.store.write_index(self.org.name, merged)
         else:
             self.store.write_index(self.org.name, self.index)

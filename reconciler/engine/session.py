@@ -99,8 +99,8 @@ class Session:
             self._renewer.add(name, lock)
 
     def lock_lost(self, org: str) -> bool:
-        """The org's lock expired and another run took it over: start no new change there."""
-        return org in self._renewer.lost
+        """The org's lock expired and another run took it over, or may have: start no new change there."""
+        return self._renewer.may_be_lost(org)
 
     def release_locks(self) -> None:
         """Let go of every lock this run holds (also after a failure or Ctrl-C)."""

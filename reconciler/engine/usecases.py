@@ -239,9 +239,14 @@ def org_lock(manifest: Manifest, name: str) -> OrgLock:
     """The lock of org `name` in its secret store, for `unlock` to read and remove. `manifest` may be loaded
     offline: the org's token is not needed, only its store's settings."""
     outline = manifest.outline(name)
+    unread = manifest.declared[0] - len(manifest.outlines)
+    hint = " (an environment variable that is not set?): `reconciler validate --offline` shows where"
     if outline is None:
-        raise ReconcilerError(f"unknown organization '{text(name)}'")
+        also = f"; {unread} organization(s) could not be read{hint}" if unread else ""
+        raise ReconcilerError(f"unknown organization '{text(name)}'{also}")
     store = outline.secret_store
+    if store is None:
+        raise ReconcilerError(f"the secret store of organization '{text(name)}' could not be read{hint}")
     unset = dict(manifest.unset_store_variables).get(store)
     if unset:
         names = ", ".join(unset)

@@ -224,7 +224,7 @@ class _Builder:
             token = _secret(doc, (*path, "token"), self.problems)
         store = self._store_of(doc, path, raw)
         token_ref = "".join(f"${{env:{ref}}}" for ref in doc.refs.get((*path, "token"), ()))
-        if name is not None and caps is not None and store is not None and token_ref:
+        if name is not None and caps is not None and token_ref:
             self.outlines.setdefault(name, OrgOutline(name, caps.name, token_ref, store))
         webhooks = self._webhooks(doc, path, raw, caps)
         if name is None or caps is None or base_url is None or token is None or store is None:

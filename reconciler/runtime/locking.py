@@ -197,6 +197,7 @@ class Renewer:
     def __init__(self) -> None:
         self._held: dict[str, OrgLock] = {}
         self.lost: set[str] = set()
+        self._renewed: dict[str, float] = {}  # org -> when its lock was last written (monotonic)
         self._closed = threading.Event()
         self._guard = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -204,6 +205,7 @@ class Renewer:
     def add(self, org: str, lock: OrgLock) -> None:
         with self._guard:
             self._held[org] = lock
+            self._renewed[org] = time.monotonic()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="lock-renewer", daemon=True)
                 self._thread.start()
@@ -218,11 +220,20 @@ class Renewer:
                 except ReconcilerError as exc:  # a passing store failure: the expiry still leaves time
                     log.warning("%s: could not renew the lock: %s", org, exc)
                     continue
-                if not kept:
-                    log.error("%s: the lock was taken over by another run; no new change starts here", org)
-                    with self._guard:
-                        self.lost.add(org)
-                        self._held.pop(org, None)
+                with self._guard:
+                    if kept:
+                        self._renewed[org] = time.monotonic()
+                        continue
+                    self.lost.add(org)
+                    self._held.pop(org, None)
+                log.error("%s: the lock was taken over by another run; no new change starts here", org)
+
+    def may_be_lost(self, org: str) -> bool:
+        """Taken over, or not renewed for a whole lease (the process stood still, or the store was out of
+        reach): its expiry has passed, so another run may hold it now, before the next renewal would say so."""
+        with self._guard:
+            renewed = self._renewed.get(org)
+            return org in self.lost or (renewed is not None and time.monotonic() - renewed > LEASE)
 
     def close(self) -> None:
         self._closed.set()

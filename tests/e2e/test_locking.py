@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -339,6 +339,22 @@ def test_unlock_names_the_store_variables_it_needs(vault_setup: Setup) -> None:
     ) in result.err, result.text
 
 
+def test_unlock_says_what_it_could_not_read(keyring_setup: Setup) -> None:
+    world = keyring_setup.world
+    orgs = [
+        world.org("by-env-store", "ingate", [], secret_store="${env:ACME_STORE}"),
+        world.org("${env:ORG_NAME}", "ingate", []),
+    ]
+    path = world.write(orgs)
+    store = world.run("unlock", path, "by-env-store", "--yes")
+    assert store.code == 1
+    assert "the secret store of organization 'by-env-store' could not be read" in store.err, store.text
+    assert "`reconciler validate --offline` shows where" in store.err
+    unknown = world.run("unlock", path, "acme", "--yes")
+    assert unknown.code == 1
+    assert "unknown organization 'acme'; 1 organization(s) could not be read" in unknown.err, unknown.text
+
+
 def test_an_expired_vault_lock_is_taken_over(vault_setup: Setup) -> None:
     world = vault_setup.world
     orgs = specs(("infraaudit",), 1)
@@ -400,7 +416,8 @@ def test_a_run_whose_lock_is_taken_over_starts_nothing_new_and_keeps_the_other_r
     # Another run takes the lock over and writes an index of its own.
     other = Holder("ci-runner-7", 4242, "2026-12-07T08:00:00Z", "r2", None, time.time() + 600)
     vault.server.client().secrets.kv.v2.create_or_update_secret(path=f"{vault.path}/{org}/_lock", secret=other.fields())
-    store.write_index(org, {"theirs": IndexEntry("wh_theirs", False)})
+    # Its own entries, one of them for a webhook this run had marked but will not get to.
+    store.write_index(org, {"theirs": IndexEntry("wh_theirs", False), "h2": IndexEntry("wh_other", False)})
     run.join(WAIT_LIMIT)
     (result,) = done
     assert result.code != 0, result.text
@@ -408,11 +425,36 @@ def test_a_run_whose_lock_is_taken_over_starts_nothing_new_and_keeps_the_other_r
     assert 3 - len(live) == result.text.count("not attempted: another run took over this org's lock") >= 1
     index = store.read_index(org) or {}
     assert index.pop("theirs") == IndexEntry("wh_theirs", False), index
+    assert index.pop("h2") == IndexEntry("wh_other", False), index  # its mark taken back, theirs left in place
     assert sorted(e.webhook_id for e in index.values()) == sorted(h["id"] for h in live), index
     assert not any(e.pending for e in index.values()), index  # the marks of the changes not started: taken back
     for name in index:
         assert vault.read(org, name) is not None  # the secret of each webhook it did create is stored
     assert vault.read(org, "_lock") is not None  # the other run's lock stays: this run only lets go of its own
+
+
+def test_a_lock_not_renewed_for_a_whole_lease_may_be_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once its expiry has passed unrenewed (the store out of reach, the process stopped), another run may hold
+    the lock before any renewal could say so: the org counts as lost from then on."""
+    from reconciler.runtime import locking
+
+    monkeypatch.setattr(locking, "LEASE", 0.3)
+    answer = threading.Event()
+
+    class StalledStore:  # its renewals hang until the test lets them answer
+        renews = True
+
+        def renew(self) -> bool:
+            answer.wait(10)
+            return True
+
+    renewer = locking.Renewer()
+    renewer.add("acme", cast(OrgLock, StalledStore()))
+    assert not renewer.may_be_lost("acme")
+    time.sleep(0.5)
+    assert renewer.may_be_lost("acme") and "acme" not in renewer.lost
+    answer.set()
+    renewer.close()
 
 
 def test_unlock_refuses_a_file_lock_a_live_process_holds(keyring_setup: Setup) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import keyring.core
 import pytest
 from jeepney import DBusAddress, HeaderFields, new_method_call  # type: ignore[import-untyped]
 from jeepney.io.blocking import open_dbus_connection  # type: ignore[import-untyped]
@@ -46,7 +47,11 @@ def calls_to_the_secret_service(bus_address: str) -> Iterator[Callable[[], list[
         yield paths
 
 
-def test_every_call_goes_to_the_collection_not_the_alias(keyring_store_env: KeyringTestEnv) -> None:
+def test_every_call_goes_to_the_collection_not_the_alias(
+    keyring_store_env: KeyringTestEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A backend as keyring makes one (the fixture's is pinned already): the store must pin it itself.
+    monkeypatch.setattr(keyring.core, "_keyring_backend", SecretService.Keyring())
     with calls_to_the_secret_service(keyring_store_env.session.bus_address) as paths:
         store = KeyringStore(keyring_store_env.config())
         store.preflight()
