@@ -66,6 +66,8 @@ _WAITING_FACTOR = 4
 # many stored webhooks marked pending, and the next apply gives those a new secret. An index write per create
 # was 0.9 ms of this process's CPU and a third of OpenBao's: 1,000 creates 5.8 -> 4.9 s (bench/README.md).
 INDEX_BATCH = 10
+# Why a change did not start (contract §5.1): its org's lock may be another run's now.
+LOCK_GONE = "this run's lock on the org lapsed or another run took it over"
 
 
 def now() -> str:
@@ -146,7 +148,7 @@ class OrgApplier:
             if self.session.lock_lost(self.org.name):
                 settled.add(change.webhook)
                 self.outcomes.append(
-                    Outcome(change, False, "not attempted: another run took over this org's lock", not_attempted=True)
+                    Outcome(change, False, f"not attempted: {LOCK_GONE}", not_attempted=True)
                 )
                 continue
             if isinstance(change, Delete) and failed:
