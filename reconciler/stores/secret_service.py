@@ -5,9 +5,10 @@ keyring's Secret Service backend opens a new D-Bus connection for every call and
 D-Bus worker thread (`rewrite_default_alias`) while its main thread frees and replaces the alias's value each time
 a client connects (`update_default`, gkd-secret-service.c). With two processes on the keyring at once — two applies
 on different orgs, as contract §5.1's per-org locks allow — the daemon reads freed memory: a call fails with
-"Object does not exist at path /org/freedesktop/secrets/collection/_5d_a2_3c…" or the daemon aborts (a GLib
-assertion), and the bus starts a new, locked one. Asking once for the alias with the service's `ReadAlias` method
-(answered on the main thread) and giving keyring the collection's own path keeps every later call off that race.
+"Object does not exist at path /org/freedesktop/secrets/collection/_5d_a2_3c…". Asking once for the alias with the
+service's `ReadAlias` method (answered on the main thread) and giving keyring the collection's own path keeps every
+later call off that race. (The daemon's occasional abort under two concurrent clients, a GLib assertion, has
+another cause inside it, which this does not remove.)
 """
 
 from __future__ import annotations
